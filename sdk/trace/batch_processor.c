@@ -1,0 +1,380 @@
+/* sdk/trace/batch_processor.c — ended spans go into a bounded queue; one
+ * worker thread exports them in batches.
+ *
+ * Application side (on_end): one queue push; a full queue drops the span and
+ * counts it. The worker is woken only when a shard has reached the wake
+ * threshold while the worker sleeps, so a producer running flat out pays for
+ * a wake-up once per batch at most, not per span.
+ *
+ * Worker: exports when a batch is full, when the schedule delay has passed,
+ * or when a flush asks for it; never calls the exporter concurrently. Flush
+ * and shutdown wait on a condition variable with their deadline; a hung
+ * exporter makes them time out, never hang.
+ */
+#include "sdk/internal.h"
+#include "sdk/trace/processor.h"
+#include "sdk/trace/span_queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+typedef struct batch_processor {
+    struct ctel_span_processor base;
+    ctel_span_exporter *exporter;
+    ctel__batch_config cfg;
+    ctel__span_queue queue;
+    uint64_t wake_depth; /* per-shard depth that wakes a sleeping worker */
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake_cv; /* worker waits here */
+    pthread_cond_t done_cv; /* flush/shutdown callers wait here */
+    _Atomic bool worker_sleeping;
+    bool stop;              /* under lock */
+    bool worker_exited;     /* under lock */
+    uint64_t flush_requested; /* generation, under lock */
+    uint64_t flush_done;      /* generation, under lock */
+    ctel_status flush_result; /* under lock */
+    _Atomic bool shut_down;   /* no more spans accepted */
+    _Atomic bool abandoned;   /* shutdown deadline passed: drop what is left */
+
+    /* Counters: written by one side each, read by stats. */
+    _Atomic uint64_t dropped_full;
+    _Atomic uint64_t dropped_after_shutdown;
+    _Atomic uint64_t exported;
+    _Atomic uint64_t dropped_failed;
+    _Atomic uint64_t dropped_shutdown;
+    _Atomic uint64_t export_calls;
+    _Atomic uint64_t export_failures;
+} batch_processor;
+
+static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
+{
+    batch_processor *bp = (batch_processor *)p;
+    if (CTEL_UNLIKELY(atomic_load_explicit(&bp->shut_down, memory_order_relaxed))) {
+        atomic_fetch_add_explicit(&bp->dropped_after_shutdown, 1, memory_order_relaxed);
+        ctel__span_release(s);
+        return;
+    }
+    uint64_t depth;
+    if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, s, &depth))) {
+        atomic_fetch_add_explicit(&bp->dropped_full, 1, memory_order_relaxed);
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                         "batch processor: queue full (%u spans); dropping spans — the exporter "
+                         "is not keeping up (see ctel_sdk_stats_get)",
+                         bp->cfg.max_queue_size);
+        ctel__span_release(s);
+        return;
+    }
+    if (CTEL_UNLIKELY(depth >= bp->wake_depth) &&
+        atomic_load_explicit(&bp->worker_sleeping, memory_order_relaxed) &&
+        atomic_exchange_explicit(&bp->worker_sleeping, false, memory_order_acq_rel)) {
+        pthread_mutex_lock(&bp->lock);
+        pthread_cond_signal(&bp->wake_cv);
+        pthread_mutex_unlock(&bp->lock);
+    }
+}
+
+/* Exports `n` popped spans and releases them. Worker thread only. */
+static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n)
+{
+    ctel_status rc = CTEL_OK;
+    if (atomic_load_explicit(&bp->abandoned, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&bp->dropped_shutdown, n, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&bp->export_calls, 1, memory_order_relaxed);
+        rc = ctel_span_exporter_export(bp->exporter, (const ctel_span_data *const *)spans, n,
+                                       bp->cfg.export_timeout_ms);
+        if (rc == CTEL_OK) {
+            atomic_fetch_add_explicit(&bp->exported, n, memory_order_relaxed);
+        } else {
+            atomic_fetch_add_explicit(&bp->export_failures, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&bp->dropped_failed, n, memory_order_relaxed);
+            CTEL_LOG_LIMITED(CTEL_LOG_WARN, "batch processor: exporter \"%s\" failed (%s); "
+                                            "%zu spans dropped",
+                             ctel_span_exporter_name(bp->exporter), ctel_status_str(rc), n);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        ctel__span_release(spans[i]);
+    return rc;
+}
+
+/* Exports everything in the queue now. Returns the first failure. */
+static ctel_status drain(batch_processor *bp, ctel_span **buf)
+{
+    ctel_status first = CTEL_OK;
+    for (;;) {
+        size_t n = ctel__span_queue_pop(&bp->queue, (void **)buf, bp->cfg.max_export_batch_size);
+        if (n == 0)
+            return first;
+        ctel_status rc = export_batch(bp, buf, n);
+        if (rc != CTEL_OK && first == CTEL_OK)
+            first = rc;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    batch_processor *bp = arg;
+    ctel_span **buf = ctel__malloc(bp->cfg.max_export_batch_size * sizeof *buf);
+    uint64_t delay_ns = (uint64_t)bp->cfg.schedule_delay_ms * 1000000ull;
+    uint64_t next_export = ctel__mono_ns() + delay_ns;
+
+    pthread_mutex_lock(&bp->lock);
+    for (;;) {
+        /* Sleep until: stop, a flush request, a full batch, or the delay. */
+        while (!bp->stop && bp->flush_requested == bp->flush_done &&
+               ctel__span_queue_size(&bp->queue) < bp->wake_depth) {
+            uint64_t now = ctel__mono_ns();
+            if (now >= next_export)
+                break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t wait = next_export - now;
+            ts.tv_sec += (time_t)(wait / 1000000000ull);
+            ts.tv_nsec += (long)(wait % 1000000000ull);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            atomic_store_explicit(&bp->worker_sleeping, true, memory_order_release);
+            /* Re-check after announcing sleep: a producer that pushed before
+             * seeing the flag will not signal. */
+            if (ctel__span_queue_size(&bp->queue) >= bp->wake_depth) {
+                atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
+                break;
+            }
+            (void)pthread_cond_timedwait(&bp->wake_cv, &bp->lock, &ts);
+            atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
+        }
+        bool stop = bp->stop;
+        uint64_t flush_gen = bp->flush_requested;
+        pthread_mutex_unlock(&bp->lock);
+
+        ctel_status rc = CTEL_ERR_NO_MEMORY;
+        if (buf)
+            rc = drain(bp, buf);
+        next_export = ctel__mono_ns() + delay_ns;
+
+        pthread_mutex_lock(&bp->lock);
+        if (flush_gen != bp->flush_done) {
+            bp->flush_done = flush_gen;
+            bp->flush_result = rc;
+            pthread_cond_broadcast(&bp->done_cv);
+        }
+        if (stop)
+            break;
+    }
+    bp->worker_exited = true;
+    pthread_cond_broadcast(&bp->done_cv);
+    pthread_mutex_unlock(&bp->lock);
+    ctel__free(buf);
+    return NULL;
+}
+
+static ctel_status bp_start(struct ctel_span_processor *p)
+{
+    batch_processor *bp = (batch_processor *)p;
+    if (bp->thread_started)
+        return CTEL_OK;
+    int err = pthread_create(&bp->thread, NULL, worker_main, bp);
+    if (err) {
+        ctel__log(CTEL_LOG_ERROR, "batch processor: cannot start its worker thread (%s)",
+                  strerror(err));
+        return err == ENOMEM || err == EAGAIN ? CTEL_ERR_NO_MEMORY : CTEL_ERR_INTERNAL;
+    }
+    bp->thread_started = true;
+    return CTEL_OK;
+}
+
+static void deadline_to_timespec(uint64_t deadline_ns, struct timespec *ts)
+{
+    uint64_t now = ctel__mono_ns();
+    uint64_t wait = deadline_ns > now ? deadline_ns - now : 0;
+    if (wait > 3600ull * 1000000000ull)
+        wait = 3600ull * 1000000000ull;
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(wait / 1000000000ull);
+    ts->tv_nsec += (long)(wait % 1000000000ull);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static ctel_status bp_force_flush(struct ctel_span_processor *p, uint64_t deadline_ns)
+{
+    batch_processor *bp = (batch_processor *)p;
+    if (!bp->thread_started)
+        return CTEL_OK;
+    pthread_mutex_lock(&bp->lock);
+    if (bp->worker_exited) {
+        pthread_mutex_unlock(&bp->lock);
+        return CTEL_ERR_SHUTDOWN;
+    }
+    uint64_t gen = ++bp->flush_requested;
+    pthread_cond_signal(&bp->wake_cv);
+    ctel_status rc = CTEL_OK;
+    while (bp->flush_done < gen && !bp->worker_exited) {
+        if (ctel__mono_ns() >= deadline_ns) {
+            rc = CTEL_ERR_TIMEOUT;
+            break;
+        }
+        struct timespec ts;
+        deadline_to_timespec(deadline_ns, &ts);
+        (void)pthread_cond_timedwait(&bp->done_cv, &bp->lock, &ts);
+    }
+    if (rc == CTEL_OK && bp->flush_done >= gen)
+        rc = bp->flush_result;
+    pthread_mutex_unlock(&bp->lock);
+    if (rc == CTEL_OK)
+        rc = ctel_span_exporter_force_flush(bp->exporter, 0);
+    return rc;
+}
+
+static ctel_status bp_shutdown(struct ctel_span_processor *p, uint64_t deadline_ns)
+{
+    batch_processor *bp = (batch_processor *)p;
+    if (atomic_exchange(&bp->shut_down, true))
+        return CTEL_ERR_SHUTDOWN;
+    ctel_status rc = CTEL_OK;
+    if (bp->thread_started) {
+        pthread_mutex_lock(&bp->lock);
+        bp->stop = true;
+        pthread_cond_signal(&bp->wake_cv);
+        while (!bp->worker_exited) {
+            if (ctel__mono_ns() >= deadline_ns) {
+                rc = CTEL_ERR_TIMEOUT;
+                break;
+            }
+            struct timespec ts;
+            deadline_to_timespec(deadline_ns, &ts);
+            (void)pthread_cond_timedwait(&bp->done_cv, &bp->lock, &ts);
+        }
+        pthread_mutex_unlock(&bp->lock);
+    }
+    if (rc == CTEL_ERR_TIMEOUT) {
+        /* The exporter is stuck: whatever the worker still finds is dropped
+         * and counted once the exporter returns. */
+        atomic_store(&bp->abandoned, true);
+        ctel__log(CTEL_LOG_WARN, "batch processor: shutdown deadline passed while exporter \"%s\" "
+                                 "was busy; remaining spans are dropped",
+                  ctel_span_exporter_name(bp->exporter));
+        return rc;
+    }
+    uint64_t now = ctel__mono_ns();
+    uint32_t left_ms = deadline_ns == UINT64_MAX ? 0
+                       : deadline_ns > now       ? (uint32_t)((deadline_ns - now) / 1000000ull) + 1
+                                                 : 1;
+    ctel_status src = ctel_span_exporter_shutdown(bp->exporter, left_ms);
+    return src != CTEL_OK && src != CTEL_ERR_SHUTDOWN ? src : CTEL_OK;
+}
+
+static void bp_stats(struct ctel_span_processor *p, ctel_sdk_stats *acc)
+{
+    batch_processor *bp = (batch_processor *)p;
+    uint64_t pushed = ctel__span_queue_pushed(&bp->queue);
+    uint64_t full = atomic_load(&bp->dropped_full);
+    uint64_t late = atomic_load(&bp->dropped_after_shutdown);
+    uint64_t exported = atomic_load(&bp->exported);
+    uint64_t failed = atomic_load(&bp->dropped_failed);
+    uint64_t shut = atomic_load(&bp->dropped_shutdown);
+    acc->spans_exported += exported;
+    acc->spans_dropped_queue_full += full;
+    acc->spans_dropped_export_failed += failed;
+    acc->spans_dropped_shutdown += shut + late;
+    uint64_t resolved = exported + failed + shut;
+    acc->spans_queued += pushed > resolved ? pushed - resolved : 0;
+    acc->export_calls += atomic_load(&bp->export_calls);
+    acc->export_failures += atomic_load(&bp->export_failures);
+}
+
+static void bp_destroy(struct ctel_span_processor *p)
+{
+    batch_processor *bp = (batch_processor *)p;
+    if (!atomic_load(&bp->shut_down))
+        (void)bp_shutdown(p, ctel__deadline_ns(5000));
+    if (bp->thread_started) {
+        pthread_mutex_lock(&bp->lock);
+        bool exited = bp->worker_exited;
+        pthread_mutex_unlock(&bp->lock);
+        if (!exited) {
+            /* The exporter never returned: freeing now would pull memory from
+             * under the worker. Leave it running, detached. */
+            ctel__log(CTEL_LOG_ERROR, "batch processor: worker still blocked in exporter \"%s\"; "
+                                      "leaking it instead of freeing memory in use",
+                      ctel_span_exporter_name(bp->exporter));
+            pthread_detach(bp->thread);
+            return;
+        }
+        pthread_join(bp->thread, NULL);
+    }
+    /* Anything still queued (worker never started) is released. */
+    void *left[64];
+    size_t n;
+    while ((n = ctel__span_queue_pop(&bp->queue, left, CTEL_ARRAY_LEN(left))) > 0) {
+        atomic_fetch_add(&bp->dropped_shutdown, n);
+        for (size_t i = 0; i < n; i++)
+            ctel__span_release(left[i]);
+    }
+    ctel_span_exporter_destroy(bp->exporter);
+    ctel__span_queue_destroy(&bp->queue);
+    pthread_mutex_destroy(&bp->lock);
+    pthread_cond_destroy(&bp->wake_cv);
+    pthread_cond_destroy(&bp->done_cv);
+    ctel__free(bp);
+}
+
+static const ctel__processor_vt k_batch_vt = {
+    .on_start = NULL,
+    .on_end = bp_on_end,
+    .start = bp_start,
+    .force_flush = bp_force_flush,
+    .shutdown = bp_shutdown,
+    .stats = bp_stats,
+    .destroy = bp_destroy,
+    .retains = true,
+};
+
+ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
+                                        const ctel_batch_options *opts,
+                                        ctel_span_processor **out)
+{
+    if (out)
+        *out = NULL;
+    if (!exporter || !out) {
+        ctel_span_exporter_destroy(exporter);
+        return CTEL_ERR_INVALID_ARGUMENT;
+    }
+    batch_processor *bp = ctel__calloc(1, sizeof *bp);
+    if (!bp) {
+        ctel_span_exporter_destroy(exporter);
+        return CTEL_ERR_NO_MEMORY;
+    }
+    bp->base.vt = &k_batch_vt;
+    bp->exporter = exporter;
+    ctel__batch_config_resolve(opts, &bp->cfg);
+    ctel_status rc = ctel__span_queue_init(&bp->queue, bp->cfg.max_queue_size);
+    if (rc != CTEL_OK) {
+        ctel_span_exporter_destroy(exporter);
+        ctel__free(bp);
+        return rc;
+    }
+    /* Producers wake the worker when their own shard holds a batch (or half
+     * its share, for small shares); the worker sleeps only while the whole
+     * queue holds less, so the two conditions agree and a wake-up is never
+     * answered by going back to sleep. */
+    uint64_t half = bp->queue.shards[0].limit / 2;
+    bp->wake_depth = bp->cfg.max_export_batch_size;
+    if (half && half < bp->wake_depth)
+        bp->wake_depth = half;
+    if (bp->wake_depth == 0)
+        bp->wake_depth = 1;
+    pthread_mutex_init(&bp->lock, NULL);
+    pthread_cond_init(&bp->wake_cv, NULL);
+    pthread_cond_init(&bp->done_cv, NULL);
+    *out = &bp->base;
+    return CTEL_OK;
+}

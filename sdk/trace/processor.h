@@ -1,0 +1,26 @@
+/* sdk/trace/processor.h — the span processor vtable shared by the simple,
+ * batch and user-defined processors. */
+#ifndef CTEL_TRACE_PROCESSOR_H
+#define CTEL_TRACE_PROCESSOR_H
+
+#include "sdk/trace/span_internal.h"
+
+typedef struct ctel__processor_vt {
+    void (*on_start)(struct ctel_span_processor *p, ctel_span *span, const ctel_context *parent);
+    /* For retaining processors, on_end takes over one reference to the
+     * ended span and releases it with ctel__span_release() when done. */
+    void (*on_end)(struct ctel_span_processor *p, ctel_span *span);
+    ctel_status (*start)(struct ctel_span_processor *p); /* start threads; may be NULL */
+    ctel_status (*force_flush)(struct ctel_span_processor *p, uint64_t deadline_ns);
+    ctel_status (*shutdown)(struct ctel_span_processor *p, uint64_t deadline_ns);
+    void (*stats)(struct ctel_span_processor *p, ctel_sdk_stats *acc); /* adds; may be NULL */
+    void (*destroy)(struct ctel_span_processor *p);
+    bool retains;
+} ctel__processor_vt;
+
+/* Every processor implementation embeds this first. */
+struct ctel_span_processor {
+    const ctel__processor_vt *vt;
+};
+
+#endif

@@ -1,0 +1,164 @@
+/* sdk/trace/span_queue.c — sharded bounded MPSC rings (see span_queue.h).
+ *
+ * Each ring follows the sequence-number design: slot i starts with seq = i;
+ * a producer owns position p when slot[p & mask].seq == p and it wins the
+ * CAS on tail; it publishes by storing seq = p + 1. The consumer takes
+ * position h when seq == h + 1 and frees the slot for the next lap with
+ * seq = h + ring size. Producers additionally refuse to go more than `limit`
+ * ahead of the consumer so shards can have exact, non-power-of-two shares.
+ */
+#include "sdk/internal.h"
+#include "sdk/trace/span_queue.h"
+
+#include <unistd.h>
+
+static _Atomic uint32_t g_next_thread_slot;
+static _Thread_local uint32_t t_thread_slot; /* 0 = unassigned, else slot+1 */
+
+static uint64_t pow2_at_least(uint64_t v)
+{
+    uint64_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity)
+{
+    memset(q, 0, sizeof *q);
+    if (capacity == 0)
+        return CTEL_ERR_INVALID_ARGUMENT;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t n = (uint32_t)pow2_at_least(cpus > 0 ? (uint64_t)cpus : 1);
+    if (n > 16)
+        n = 16;
+    while (n > 1 && n > capacity)
+        n >>= 1;
+    q->shards = ctel__calloc(n, sizeof *q->shards);
+    if (!q->shards)
+        return CTEL_ERR_NO_MEMORY;
+    q->nshards = n;
+    q->capacity = capacity;
+    for (uint32_t i = 0; i < n; i++) {
+        ctel__queue_shard *s = &q->shards[i];
+        uint64_t share = capacity / n + (i < capacity % n ? 1 : 0);
+        uint64_t ring = pow2_at_least(share);
+        s->slots = ctel__calloc(ring, sizeof *s->slots);
+        if (!s->slots) {
+            ctel__span_queue_destroy(q);
+            return CTEL_ERR_NO_MEMORY;
+        }
+        for (uint64_t j = 0; j < ring; j++)
+            atomic_init(&s->slots[j].seq, j);
+        s->mask = ring - 1;
+        s->limit = share;
+        atomic_init(&s->tail, 0);
+        atomic_init(&s->head, 0);
+    }
+    return CTEL_OK;
+}
+
+void ctel__span_queue_destroy(ctel__span_queue *q)
+{
+    if (!q->shards)
+        return;
+    for (uint32_t i = 0; i < q->nshards; i++)
+        ctel__free(q->shards[i].slots);
+    ctel__free(q->shards);
+    q->shards = NULL;
+}
+
+static bool shard_push(ctel__queue_shard *s, void *item, uint64_t *depth)
+{
+    uint64_t pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
+    for (;;) {
+        uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+        if (pos - head >= s->limit)
+            return false;
+        ctel__queue_slot *slot = &s->slots[pos & s->mask];
+        uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
+        int64_t diff = (int64_t)(seq - pos);
+        if (diff == 0) {
+            if (atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed)) {
+                slot->item = item;
+                atomic_store_explicit(&slot->seq, pos + 1, memory_order_release);
+                *depth = pos + 1 - head;
+                return true;
+            }
+            /* CAS failure reloaded pos. */
+        } else if (diff < 0) {
+            return false; /* the consumer has not freed this slot yet */
+        } else {
+            pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
+        }
+    }
+}
+
+bool ctel__span_queue_push(ctel__span_queue *q, void *item, uint64_t *depth)
+{
+    uint32_t slot = t_thread_slot;
+    if (CTEL_UNLIKELY(slot == 0)) {
+        slot = atomic_fetch_add_explicit(&g_next_thread_slot, 1, memory_order_relaxed) + 1;
+        t_thread_slot = slot;
+    }
+    uint32_t mask = q->nshards - 1;
+    uint32_t first = (slot - 1) & mask;
+    if (CTEL_LIKELY(shard_push(&q->shards[first], item, depth)))
+        return true;
+    for (uint32_t i = 1; i < q->nshards; i++) {
+        if (shard_push(&q->shards[(first + i) & mask], item, depth))
+            return true;
+    }
+    return false;
+}
+
+static size_t shard_pop(ctel__queue_shard *s, void **out, size_t max)
+{
+    uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+    size_t n = 0;
+    while (n < max) {
+        ctel__queue_slot *slot = &s->slots[head & s->mask];
+        uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
+        if (seq != head + 1)
+            break; /* empty, or a producer has reserved but not published */
+        out[n++] = slot->item;
+        atomic_store_explicit(&slot->seq, head + s->mask + 1, memory_order_release);
+        head++;
+    }
+    if (n)
+        atomic_store_explicit(&s->head, head, memory_order_release);
+    return n;
+}
+
+size_t ctel__span_queue_pop(ctel__span_queue *q, void **out, size_t max)
+{
+    size_t n = 0;
+    /* Rotate the starting shard so one busy thread cannot starve others. */
+    for (uint32_t i = 0; i < q->nshards && n < max; i++) {
+        uint32_t idx = (q->next_consumer_shard + i) & (q->nshards - 1);
+        n += shard_pop(&q->shards[idx], out + n, max - n);
+    }
+    q->next_consumer_shard = (q->next_consumer_shard + 1) & (q->nshards - 1);
+    return n;
+}
+
+uint64_t ctel__span_queue_size(const ctel__span_queue *q)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < q->nshards; i++) {
+        const ctel__queue_shard *s = &q->shards[i];
+        uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+        uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
+        total += tail > head ? tail - head : 0;
+    }
+    return total;
+}
+
+uint64_t ctel__span_queue_pushed(const ctel__span_queue *q)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < q->nshards; i++)
+        total += atomic_load_explicit(&q->shards[i].tail, memory_order_acquire);
+    return total;
+}
