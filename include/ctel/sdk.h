@@ -64,7 +64,10 @@ CTEL_API ctel_status ctel_sdk_force_flush(ctel_sdk *sdk, uint32_t timeout_ms);
 CTEL_API ctel_status ctel_sdk_shutdown(ctel_sdk *sdk, uint32_t timeout_ms);
 
 /* Shuts down (with a 5 s deadline) if not yet done, then frees the SDK, its
- * tracers, processors, exporters and propagator. Every span must have been
+ * tracers, processors, exporters and propagator. If an export is still
+ * running after a timed-out shutdown, waits up to 10 s more for it to return;
+ * a worker still blocked after that is left running and its memory is not
+ * freed (logged), rather than freed under it. Every span must have been
  * ended. NULL: no-op. Thread-safety: no other call on this SDK may run. */
 CTEL_API void ctel_sdk_destroy(ctel_sdk *sdk);
 

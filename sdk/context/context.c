@@ -36,7 +36,8 @@ typedef struct thread_stack {
     bool registered;
 } thread_stack;
 
-static _Thread_local thread_stack t_stack;
+static CTEL__TLS thread_stack t_stack;
+CTEL__TLS uint32_t ctel__t_context_depth;
 static pthread_key_t g_stack_key;
 static pthread_once_t g_stack_once = PTHREAD_ONCE_INIT;
 
@@ -143,6 +144,7 @@ static void stack_exit(void *arg)
     ctel__free(st->frames);
     st->frames = NULL;
     st->cap = 0;
+    ctel__t_context_depth = 0;
 }
 
 static void make_key(void)
@@ -170,6 +172,7 @@ static frame *push_frame(void)
         }
     }
     frame *f = &st->frames[st->depth++];
+    ctel__t_context_depth = st->depth;
     f->check = ++st->serial;
     f->baggage = st->depth > 1 ? st->frames[st->depth - 2].baggage : NULL;
     return f;
@@ -226,6 +229,7 @@ ctel_status ctel_context_detach(ctel_context_token token)
         if (st->depth == 0)
             break;
     }
+    ctel__t_context_depth = st->depth;
     return rc;
 }
 
@@ -264,7 +268,7 @@ bool ctel__context_current_parent(ctel_span_context *sc, const char **ts, size_t
     return false;
 }
 
-void ctel__context_forget_span(ctel_span *span)
+void ctel__context_forget_span_slow(ctel_span *span)
 {
     thread_stack *st = &t_stack;
     for (uint32_t i = st->depth; i-- > 0;) {

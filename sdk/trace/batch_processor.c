@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <pthread.h>
 
+/* How long destroy waits for an export that outlived the shutdown deadline. */
+#define CTEL__DESTROY_WAIT_MS 10000
+
 typedef struct batch_processor {
     struct ctel_span_processor base;
     ctel_span_exporter *exporter;
@@ -297,7 +300,15 @@ static void bp_destroy(struct ctel_span_processor *p)
     if (!atomic_load(&bp->shut_down))
         (void)bp_shutdown(p, ctel__deadline_ns(5000));
     if (bp->thread_started) {
+        /* After a timed-out shutdown the worker is still inside the exporter;
+         * give the export a bounded time to return before giving up. */
+        uint64_t deadline = ctel__deadline_ns(CTEL__DESTROY_WAIT_MS);
         pthread_mutex_lock(&bp->lock);
+        while (!bp->worker_exited && ctel__mono_ns() < deadline) {
+            struct timespec ts;
+            deadline_to_timespec(deadline, &ts);
+            (void)pthread_cond_timedwait(&bp->done_cv, &bp->lock, &ts);
+        }
         bool exited = bp->worker_exited;
         pthread_mutex_unlock(&bp->lock);
         if (!exited) {

@@ -3,6 +3,7 @@
  * state, no system calls beyond reading the clock.
  */
 #include "sdk/internal.h"
+#include "sdk/common/clock.h"
 #include "sdk/trace/processor.h"
 #include "sdk/trace/sampler_internal.h"
 #include "sdk/trace/span_internal.h"
@@ -123,7 +124,7 @@ ctel_span *ctel_span_start(ctel_tracer *t, const char *name, const ctel_span_sta
     d->name_len = name_len;
     d->kind = o ? o->kind : CTEL_SPAN_KIND_INTERNAL;
     d->start_time_unix_nano = o && o->start_time_unix_nano ? o->start_time_unix_nano
-                                                           : ctel__now_ns();
+                                                           : ctel__clock_ns();
     d->end_time_unix_nano = 0;
     d->attributes = s->attrs;
     d->attribute_count = 0;
@@ -161,7 +162,7 @@ void ctel__span_release(ctel_span *s)
         ctel__span_pool_put(s);
 }
 
-void ctel_span_end_at(ctel_span *s, uint64_t end_time_unix_nano)
+static inline void span_end(ctel_span *s, uint64_t end_time_unix_nano)
 {
     if (CTEL_UNLIKELY(!s || (s->flags & CTEL__SPAN_STATIC)))
         return;
@@ -171,7 +172,11 @@ void ctel_span_end_at(ctel_span *s, uint64_t end_time_unix_nano)
         return;
     }
     s->flags &= ~(uint32_t)CTEL__SPAN_RECORDING;
-    s->data.end_time_unix_nano = end_time_unix_nano ? end_time_unix_nano : ctel__now_ns();
+    uint64_t end = end_time_unix_nano ? end_time_unix_nano : ctel__clock_ns();
+    /* A clock re-anchor between start and end must not make a span end
+     * before it started. */
+    s->data.end_time_unix_nano = end >= s->data.start_time_unix_nano ? end
+                                                                     : s->data.start_time_unix_nano;
     struct ctel_sdk *sdk = s->tracer->sdk;
     size_t n = sdk->nprocs;
     uint32_t refs = sdk->retaining + (sdk->end_own_ref ? 1u : 0u);
@@ -193,23 +198,32 @@ void ctel_span_end_at(ctel_span *s, uint64_t end_time_unix_nano)
         ctel__span_release(s);
 }
 
+void ctel_span_end_at(ctel_span *s, uint64_t end_time_unix_nano)
+{
+    span_end(s, end_time_unix_nano);
+}
+
 void ctel_span_end(ctel_span *s)
 {
-    ctel_span_end_at(s, 0);
+    span_end(s, 0);
 }
 
 /* ---- attributes ---------------------------------------------------------- */
+
+static inline ctel_status put_span_attr(ctel_span *s, const char *key, const ctel_value *value)
+{
+    if (CTEL_UNLIKELY(!key))
+        return CTEL_ERR_INVALID_ARGUMENT;
+    return ctel__span_put_attr(s, &s->attrs, &s->data.attribute_count, &s->attr_cap,
+                               s->tracer->sdk->limits.attribute_count,
+                               &s->data.dropped_attributes_count, key, strlen(key), value);
+}
 
 ctel_status ctel_span_set_attribute(ctel_span *s, const char *key, const ctel_value *value)
 {
     if (!recording(s))
         return CTEL_OK;
-    if (!key)
-        return CTEL_ERR_INVALID_ARGUMENT;
-    ctel_status rc = ctel__span_put_attr(s, &s->attrs, &s->data.attribute_count, &s->attr_cap,
-                                         s->tracer->sdk->limits.attribute_count,
-                                         &s->data.dropped_attributes_count, key, strlen(key),
-                                         value);
+    ctel_status rc = put_span_attr(s, key, value);
     s->data.attributes = s->attrs;
     return rc;
 }
@@ -234,37 +248,104 @@ ctel_status ctel_span_set_attributes(ctel_span *s, const ctel_attribute *attrs, 
     return first_error;
 }
 
+/* The typed setters handle the common case inline — a new key, a free slot,
+ * the value fits the length limit and the arena — and fall back to the
+ * generic path for everything else (replacement, limits, overflow). */
+static inline ctel_status put_fast(ctel_span *s, const char *key, const ctel_value *v,
+                                   const char *str, size_t slen)
+{
+    if (CTEL_UNLIKELY(!key))
+        return CTEL_ERR_INVALID_ARGUMENT;
+    size_t klen = strlen(key);
+    uint32_t n = s->data.attribute_count;
+    ctel_attribute *a = s->attrs;
+    for (uint32_t i = 0; i < n; i++) {
+        if (a[i].key_len == klen && memcmp(a[i].key, key, klen) == 0)
+            goto generic;
+    }
+    const ctel__span_limits *lim = &s->tracer->sdk->limits;
+    if (CTEL_UNLIKELY(n >= s->attr_cap || n >= lim->attribute_count || klen == 0 ||
+                      slen > lim->attribute_value_length))
+        goto generic;
+    size_t need = (klen + 1 + (str ? slen + 1 : 0) + 7) & ~(size_t)7;
+    if (CTEL_UNLIKELY((size_t)(s->arena_end - s->arena_pos) < need))
+        goto generic;
+    char *p = s->arena_pos;
+    s->arena_pos += need;
+    memcpy(p, key, klen + 1);
+    ctel_attribute *dst = &a[n];
+    dst->key = p;
+    dst->key_len = klen;
+    dst->value = *v;
+    if (str) {
+        char *q = p + klen + 1;
+        memcpy(q, str, slen);
+        q[slen] = '\0';
+        dst->value.u.string.ptr = q;
+    }
+    s->data.attribute_count = n + 1;
+    return CTEL_OK;
+generic:
+    return ctel__span_put_attr(s, &s->attrs, &s->data.attribute_count, &s->attr_cap,
+                               s->tracer->sdk->limits.attribute_count,
+                               &s->data.dropped_attributes_count, key, klen, v);
+}
+
+/* Each typed setter is a two-instruction check in front of an out-of-line
+ * body, so calls on non-recording spans stay nearly free. */
+static __attribute__((noinline)) ctel_status set_typed(ctel_span *s, const char *key,
+                                                       const ctel_value *v, const char *str,
+                                                       size_t slen)
+{
+    ctel_status rc = put_fast(s, key, v, str, slen);
+    s->data.attributes = s->attrs;
+    return rc;
+}
+
+static __attribute__((noinline)) ctel_status set_str(ctel_span *s, const char *key,
+                                                     const char *value)
+{
+    if (!value)
+        return CTEL_ERR_INVALID_ARGUMENT;
+    ctel_value v = {.type = CTEL_VALUE_STRING};
+    size_t len = strlen(value);
+    v.u.string.ptr = value;
+    v.u.string.len = len;
+    return set_typed(s, key, &v, value, len);
+}
+
 ctel_status ctel_span_set_attr_str(ctel_span *s, const char *key, const char *value)
 {
     if (!recording(s))
         return CTEL_OK;
-    if (!value)
-        return CTEL_ERR_INVALID_ARGUMENT;
-    ctel_value v = {.type = CTEL_VALUE_STRING};
-    v.u.string.ptr = value;
-    v.u.string.len = strlen(value);
-    return ctel_span_set_attribute(s, key, &v);
+    return set_str(s, key, value);
 }
 
 ctel_status ctel_span_set_attr_int(ctel_span *s, const char *key, int64_t value)
 {
+    if (!recording(s))
+        return CTEL_OK;
     ctel_value v = {.type = CTEL_VALUE_INT};
     v.u.integer = value;
-    return ctel_span_set_attribute(s, key, &v);
+    return set_typed(s, key, &v, NULL, 0);
 }
 
 ctel_status ctel_span_set_attr_double(ctel_span *s, const char *key, double value)
 {
+    if (!recording(s))
+        return CTEL_OK;
     ctel_value v = {.type = CTEL_VALUE_DOUBLE};
     v.u.real = value;
-    return ctel_span_set_attribute(s, key, &v);
+    return set_typed(s, key, &v, NULL, 0);
 }
 
 ctel_status ctel_span_set_attr_bool(ctel_span *s, const char *key, bool value)
 {
+    if (!recording(s))
+        return CTEL_OK;
     ctel_value v = {.type = CTEL_VALUE_BOOL};
     v.u.boolean = value;
-    return ctel_span_set_attribute(s, key, &v);
+    return set_typed(s, key, &v, NULL, 0);
 }
 
 /* ---- events and links ------------------------------------------------------ */
@@ -310,7 +391,7 @@ ctel_status ctel_span_add_event(ctel_span *s, const char *name, uint64_t time_un
     if (ctel__span_copy_str(s, name ? name : "", name_len, &e->name) != CTEL_OK)
         return CTEL_ERR_NO_MEMORY;
     e->name_len = name_len;
-    e->time_unix_nano = time_unix_nano ? time_unix_nano : ctel__now_ns();
+    e->time_unix_nano = time_unix_nano ? time_unix_nano : ctel__clock_ns();
     ctel_attribute *ea = NULL;
     uint32_t ecount = 0, ecap = 0, edropped = 0;
     ctel_status first_error = CTEL_OK;

@@ -13,7 +13,8 @@
 
 void *ctel__span_arena_alloc(ctel_span *s, size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
+    /* 8-byte granules: enough for every type stored here. */
+    size = (size + 7) & ~(size_t)7;
     if (CTEL_LIKELY((size_t)(s->arena_end - s->arena_pos) >= size)) {
         void *p = s->arena_pos;
         s->arena_pos += size;
@@ -170,6 +171,25 @@ ctel_status ctel__span_put_attr(ctel_span *s, ctel_attribute **attrs, uint32_t *
         *cap = ncap;
     }
     ctel_attribute *dst = &a[*count];
+    if (value->type == CTEL_VALUE_STRING && value->u.string.ptr &&
+        CTEL_LIKELY(value->u.string.len <= max_len)) {
+        /* The common case in one arena allocation: key, then value. */
+        size_t vlen = value->u.string.len;
+        char *p = ctel__span_arena_alloc(s, key_len + vlen + 2);
+        if (!p)
+            return CTEL_ERR_NO_MEMORY;
+        memcpy(p, key, key_len);
+        p[key_len] = '\0';
+        memcpy(p + key_len + 1, value->u.string.ptr, vlen);
+        p[key_len + 1 + vlen] = '\0';
+        dst->key = p;
+        dst->key_len = key_len;
+        dst->value.type = CTEL_VALUE_STRING;
+        dst->value.u.string.ptr = p + key_len + 1;
+        dst->value.u.string.len = vlen;
+        (*count)++;
+        return CTEL_OK;
+    }
     ctel_status rc = ctel__span_copy_str(s, key, key_len, &dst->key);
     if (rc != CTEL_OK)
         return rc;

@@ -73,11 +73,50 @@ struct ctel_sdk {
     size_t tracers_cap;
 };
 
+/* Thread-local state on the hot path uses the initial-exec TLS model so that
+ * libctel.so reaches it without a __tls_get_addr call. */
+#define CTEL__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 /* ---- span pool (span_pool.c) ----
  * Per-thread magazines over a global depot. get() returns an uninitialised
- * record (fields from its previous life) or NULL on out of memory. */
-ctel_span *ctel__span_pool_get(void);
-void ctel__span_pool_put(ctel_span *span);
+ * record (fields from its previous life) or NULL on out of memory. The fast
+ * paths are inline; the slow paths trade magazines with the depot. */
+#define CTEL__MAG_SIZE 64
+
+typedef struct ctel__magazine {
+    struct ctel__magazine *next;
+    uint32_t n;
+    ctel_span *items[CTEL__MAG_SIZE];
+} ctel__magazine;
+
+typedef struct ctel__thread_cache {
+    ctel__magazine *cur;
+    ctel__magazine *spare;
+    bool registered;
+} ctel__thread_cache;
+
+extern CTEL__TLS ctel__thread_cache ctel__t_cache;
+
+ctel_span *ctel__span_pool_get_slow(void);
+void ctel__span_pool_put_slow(ctel_span *span);
+
+static inline ctel_span *ctel__span_pool_get(void)
+{
+    ctel__magazine *m = ctel__t_cache.cur;
+    if (CTEL_LIKELY(m && m->n))
+        return m->items[--m->n];
+    return ctel__span_pool_get_slow();
+}
+
+static inline void ctel__span_pool_put(ctel_span *span)
+{
+    ctel__magazine *m = ctel__t_cache.cur;
+    if (CTEL_LIKELY(m && m->n < CTEL__MAG_SIZE && span->chunks == NULL)) {
+        m->items[m->n++] = span;
+        return;
+    }
+    ctel__span_pool_put_slow(span);
+}
 /* Frees the records parked in the depot (not those cached by threads). */
 void ctel__span_pool_trim(void);
 
@@ -89,8 +128,16 @@ void ctel__span_release(ctel_span *span);
  * the tracestate when the current context has a valid span context. */
 bool ctel__context_current_parent(ctel_span_context *sc, const char **trace_state,
                                   size_t *trace_state_len);
-/* Called by span end: the ended span must not stay referenced by the stack. */
-void ctel__context_forget_span(ctel_span *span);
+/* Called by span end: the ended span must not stay referenced by the stack.
+ * ctel__t_context_depth is the calling thread's stack depth, read inline so
+ * the common case (nothing current) costs one load. */
+extern CTEL__TLS uint32_t ctel__t_context_depth;
+void ctel__context_forget_span_slow(ctel_span *span);
+static inline void ctel__context_forget_span(ctel_span *span)
+{
+    if (CTEL_UNLIKELY(ctel__t_context_depth != 0))
+        ctel__context_forget_span_slow(span);
+}
 
 /* Attribute/value copying into a span's arena (span_attrs.c). */
 void *ctel__span_arena_alloc(ctel_span *span, size_t size);

@@ -13,13 +13,7 @@
 
 #include <pthread.h>
 
-#define CTEL__MAG_SIZE 64
-
-typedef struct magazine {
-    struct magazine *next;
-    uint32_t n;
-    ctel_span *items[CTEL__MAG_SIZE];
-} magazine;
+typedef ctel__magazine magazine;
 
 static struct {
     pthread_mutex_t lock;
@@ -27,13 +21,10 @@ static struct {
     magazine *empty; /* magazines with none */
 } g_depot = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL};
 
-typedef struct thread_cache {
-    magazine *cur;
-    magazine *spare;
-    bool registered;
-} thread_cache;
+typedef ctel__thread_cache thread_cache;
 
-static _Thread_local thread_cache t_cache;
+CTEL__TLS ctel__thread_cache ctel__t_cache;
+#define t_cache ctel__t_cache
 static pthread_key_t g_exit_key;
 static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
 
@@ -107,7 +98,7 @@ static ctel_span *new_record(void)
     return s;
 }
 
-ctel_span *ctel__span_pool_get(void)
+ctel_span *ctel__span_pool_get_slow(void)
 {
     thread_cache *tc = &t_cache;
     if (CTEL_LIKELY(tc->cur && tc->cur->n))
@@ -137,7 +128,7 @@ ctel_span *ctel__span_pool_get(void)
     return new_record();
 }
 
-void ctel__span_pool_put(ctel_span *s)
+void ctel__span_pool_put_slow(ctel_span *s)
 {
     thread_cache *tc = &t_cache;
     /* Overflow chunks are not kept: a record returns to its inline size. */

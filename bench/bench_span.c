@@ -1,0 +1,233 @@
+/* bench_span.c — the cost of a span on the application thread.
+ *
+ * Workload (issue 2): start + end a span with 4 attributes
+ * (http.request.method="GET", http.response.status_code=200,
+ * url.path="/api/v1/items", x.ratio=0.5) through the batch processor into an
+ * exporter that discards; N spans split over T threads. Reported: wall time
+ * per span (median of R runs), heap allocations per span in steady state
+ * (counted through ctel_set_allocator), spans dropped, the 2-thread speed-up
+ * measured in the same process, and the cost of an unsampled span.
+ *
+ *   bench_span [--spans N] [--runs R] [--queue Q]
+ */
+#include <ctel/ctel.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static atomic_ulong g_allocs;
+
+static void *count_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    atomic_fetch_add_explicit(&g_allocs, 1, memory_order_relaxed);
+    return malloc(n);
+}
+static void *count_realloc(void *p, size_t n, void *ud)
+{
+    (void)ud;
+    atomic_fetch_add_explicit(&g_allocs, 1, memory_order_relaxed);
+    return realloc(p, n);
+}
+static void count_free(void *p, void *ud)
+{
+    (void)ud;
+    free(p);
+}
+
+static ctel_status discard_export(void *state, const ctel_span_data *const *spans, size_t n,
+                                  uint32_t timeout_ms)
+{
+    (void)timeout_ms;
+    (void)spans;
+    atomic_fetch_add_explicit((atomic_ulong *)state, n, memory_order_relaxed);
+    return CTEL_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct worker_arg {
+    ctel_tracer *tracer;
+    long spans;
+    pthread_barrier_t *barrier;
+} worker_arg;
+
+static inline void one_span(ctel_tracer *t)
+{
+    ctel_span *s = ctel_span_start(t, "GET /api/v1/items", NULL);
+    ctel_span_set_attr_str(s, "http.request.method", "GET");
+    ctel_span_set_attr_int(s, "http.response.status_code", 200);
+    ctel_span_set_attr_str(s, "url.path", "/api/v1/items");
+    ctel_span_set_attr_double(s, "x.ratio", 0.5);
+    ctel_span_end(s);
+}
+
+/* Two rounds on the same thread: a warm-up as large as the measured round
+ * (the record pool grows to what is in flight), then the measured round.
+ * The main thread flushes between them. */
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    for (int round = 0; round < 2; round++) {
+        pthread_barrier_wait(a->barrier);
+        for (long i = 0; i < a->spans; i++)
+            one_span(a->tracer);
+        pthread_barrier_wait(a->barrier);
+    }
+    return NULL;
+}
+
+typedef struct run_result {
+    double ns_per_span;
+    double allocs_per_span;
+    unsigned long dropped;
+    unsigned long exported;
+} run_result;
+
+static ctel_sdk *make_sdk(long queue, ctel_sampler_kind kind, atomic_ulong *sink)
+{
+    ctel_span_exporter_ops ops = {"discard", discard_export, NULL, NULL, NULL};
+    ctel_span_exporter *exp = NULL;
+    ctel_span_processor *proc = NULL;
+    ctel_sampler *sampler = NULL;
+    ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
+    bo.max_queue_size = (int32_t)queue;
+    if (ctel_span_exporter_create(&ops, sink, &exp) != CTEL_OK ||
+        ctel_batch_processor_create(exp, &bo, &proc) != CTEL_OK ||
+        ctel_sampler_create(kind, 1.0, &sampler) != CTEL_OK) {
+        fprintf(stderr, "bench_span: setup failed\n");
+        exit(1);
+    }
+    ctel_sdk_options o = CTEL_SDK_OPTIONS_INIT;
+    o.sampler = sampler;
+    o.span_processors = &proc;
+    o.span_processor_count = 1;
+    o.service_name = "bench";
+    ctel_sdk *sdk = NULL;
+    if (ctel_sdk_create(&o, &sdk) != CTEL_OK) {
+        fprintf(stderr, "bench_span: sdk_create failed\n");
+        exit(1);
+    }
+    return sdk;
+}
+
+static run_result run(long spans, int threads, long queue, ctel_sampler_kind kind)
+{
+    atomic_ulong sink = 0;
+    ctel_sdk *sdk = make_sdk(queue, kind, &sink);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
+
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, (unsigned)threads + 1);
+    pthread_t tid[64];
+    worker_arg args[64];
+    for (int i = 0; i < threads; i++) {
+        args[i] = (worker_arg){t, spans / threads, &barrier};
+        pthread_create(&tid[i], NULL, worker, &args[i]);
+    }
+    /* Warm-up round. */
+    pthread_barrier_wait(&barrier);
+    pthread_barrier_wait(&barrier);
+    ctel_sdk_force_flush(sdk, 30000);
+    ctel_sdk_stats before;
+    ctel_sdk_stats_get(sdk, &before);
+    /* Measured round. */
+    pthread_barrier_wait(&barrier);
+    unsigned long a0 = atomic_load(&g_allocs);
+    double t0 = now_s();
+    pthread_barrier_wait(&barrier);
+    double t1 = now_s();
+    unsigned long a1 = atomic_load(&g_allocs);
+    for (int i = 0; i < threads; i++)
+        pthread_join(tid[i], NULL);
+    ctel_sdk_force_flush(sdk, 30000);
+    ctel_sdk_stats after;
+    ctel_sdk_stats_get(sdk, &after);
+    pthread_barrier_destroy(&barrier);
+    ctel_sdk_destroy(sdk);
+
+    long done = (spans / threads) * threads;
+    run_result r;
+    r.ns_per_span = (t1 - t0) * 1e9 / (double)done;
+    r.allocs_per_span = (double)(a1 - a0) / (double)done;
+    r.dropped = (unsigned long)(after.spans_dropped_queue_full - before.spans_dropped_queue_full);
+    r.exported = (unsigned long)(after.spans_exported - before.spans_exported);
+    return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+    long spans = 1000000, queue = 65536;
+    int runs = 5;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--spans") && i + 1 < argc)
+            spans = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--queue") && i + 1 < argc)
+            queue = atol(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q]\n");
+            return 2;
+        }
+    }
+    if (runs < 1 || runs > 101 || spans < 1000) {
+        fprintf(stderr, "bench_span: need --runs 1..101 and --spans >= 1000\n");
+        return 2;
+    }
+    ctel_allocator al = {count_malloc, count_realloc, count_free, NULL};
+    ctel_set_allocator(&al);
+
+    double one[101], two[101], unsampled[101], allocs1[101], allocs2[101];
+    unsigned long dropped1 = 0, dropped2 = 0, lost = 0;
+    /* Interleave configurations so machine noise hits them alike. */
+    for (int r = 0; r < runs; r++) {
+        run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
+        run_result b = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON);
+        run_result c = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
+        one[r] = a.ns_per_span;
+        two[r] = b.ns_per_span;
+        unsampled[r] = c.ns_per_span;
+        allocs1[r] = a.allocs_per_span;
+        allocs2[r] = b.allocs_per_span;
+        dropped1 += a.dropped;
+        dropped2 += b.dropped;
+        long done2 = (spans / 2) * 2;
+        lost += (unsigned long)labs(spans - (long)a.exported - (long)a.dropped) +
+                (unsigned long)labs(done2 - (long)b.exported - (long)b.dropped);
+        fprintf(stderr, "run %d: 1t %.1f ns, 2t %.1f ns, unsampled %.1f ns, dropped %lu/%lu\n",
+                r + 1, a.ns_per_span, b.ns_per_span, c.ns_per_span, a.dropped, b.dropped);
+    }
+    double m1 = median(one, runs), m2 = median(two, runs);
+    printf("BENCH span_4attrs_1thread %.1f ns/span\n", m1);
+    printf("BENCH span_4attrs_2threads %.1f ns/span\n", m2);
+    printf("BENCH span_2threads_speedup %.2f x\n", m1 / m2);
+    printf("BENCH span_unsampled %.1f ns/span\n", median(unsampled, runs));
+    printf("BENCH span_allocs_1thread %.4f allocs/span\n", median(allocs1, runs));
+    printf("BENCH span_allocs_2threads %.4f allocs/span\n", median(allocs2, runs));
+    printf("BENCH span_dropped_1thread %lu spans\n", dropped1);
+    printf("BENCH span_dropped_2threads %lu spans\n", dropped2);
+    printf("BENCH span_unaccounted %lu spans\n", lost);
+    return lost != 0;
+}
