@@ -8,11 +8,15 @@
  * (counted through ctel_set_allocator), spans dropped, the 2-thread speed-up
  * measured in the same process, and the cost of an unsampled span.
  *
- *   bench_span [--spans N] [--runs R] [--queue Q]
+ *   bench_span [--spans N] [--runs R] [--queue Q] [--pin]
+ *
+ * --pin puts application thread i on CPU i (the export worker is left to the
+ * scheduler), which removes most run-to-run noise from thread placement.
  */
 #include <ctel/ctel.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +63,18 @@ typedef struct worker_arg {
     ctel_tracer *tracer;
     long spans;
     pthread_barrier_t *barrier;
+    int cpu; /* -1: not pinned */
 } worker_arg;
+
+static int g_pin; /* --pin: application threads on CPUs 0..T-1 */
+
+static void pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
 
 static inline void one_span(ctel_tracer *t)
 {
@@ -71,13 +86,16 @@ static inline void one_span(ctel_tracer *t)
     ctel_span_end(s);
 }
 
-/* Two rounds on the same thread: a warm-up as large as the measured round
- * (the record pool grows to what is in flight), then the measured round.
- * The main thread flushes between them. */
+/* Three rounds on the same threads: two warm-ups as large as the measured
+ * round (the record pool grows to the most spans ever in flight), then the
+ * measured round. The main thread flushes between rounds. */
+#define ROUNDS 3
 static void *worker(void *p)
 {
     worker_arg *a = p;
-    for (int round = 0; round < 2; round++) {
+    if (a->cpu >= 0)
+        pin_to(a->cpu);
+    for (int round = 0; round < ROUNDS; round++) {
         pthread_barrier_wait(a->barrier);
         for (long i = 0; i < a->spans; i++)
             one_span(a->tracer);
@@ -89,6 +107,7 @@ static void *worker(void *p)
 typedef struct run_result {
     double ns_per_span;
     double allocs_per_span;
+    unsigned long allocs;
     unsigned long dropped;
     unsigned long exported;
 } run_result;
@@ -131,13 +150,14 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     pthread_t tid[64];
     worker_arg args[64];
     for (int i = 0; i < threads; i++) {
-        args[i] = (worker_arg){t, spans / threads, &barrier};
+        args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1};
         pthread_create(&tid[i], NULL, worker, &args[i]);
     }
-    /* Warm-up round. */
-    pthread_barrier_wait(&barrier);
-    pthread_barrier_wait(&barrier);
-    ctel_sdk_force_flush(sdk, 30000);
+    for (int round = 0; round < ROUNDS - 1; round++) {
+        pthread_barrier_wait(&barrier);
+        pthread_barrier_wait(&barrier);
+        ctel_sdk_force_flush(sdk, 30000);
+    }
     ctel_sdk_stats before;
     ctel_sdk_stats_get(sdk, &before);
     /* Measured round. */
@@ -159,6 +179,7 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     run_result r;
     r.ns_per_span = (t1 - t0) * 1e9 / (double)done;
     r.allocs_per_span = (double)(a1 - a0) / (double)done;
+    r.allocs = a1 - a0;
     r.dropped = (unsigned long)(after.spans_dropped_queue_full - before.spans_dropped_queue_full);
     r.exported = (unsigned long)(after.spans_exported - before.spans_exported);
     return r;
@@ -187,8 +208,10 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--queue") && i + 1 < argc)
             queue = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--pin"))
+            g_pin = 1;
         else {
-            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q]\n");
+            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin]\n");
             return 2;
         }
     }
@@ -199,8 +222,8 @@ int main(int argc, char **argv)
     ctel_allocator al = {count_malloc, count_realloc, count_free, NULL};
     ctel_set_allocator(&al);
 
-    double one[101], two[101], unsampled[101], allocs1[101], allocs2[101];
-    unsigned long dropped1 = 0, dropped2 = 0, lost = 0;
+    double one[101], two[101], ratio[101], unsampled[101], allocs1[101], allocs2[101];
+    unsigned long dropped1 = 0, dropped2 = 0, lost = 0, total_allocs = 0;
     /* Interleave configurations so machine noise hits them alike. */
     for (int r = 0; r < runs; r++) {
         run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
@@ -208,9 +231,13 @@ int main(int argc, char **argv)
         run_result c = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
         one[r] = a.ns_per_span;
         two[r] = b.ns_per_span;
+        /* Each ratio compares two rounds measured back to back, so a slow
+         * period on the shared machine affects both sides alike. */
+        ratio[r] = a.ns_per_span / b.ns_per_span;
         unsampled[r] = c.ns_per_span;
         allocs1[r] = a.allocs_per_span;
         allocs2[r] = b.allocs_per_span;
+        total_allocs += a.allocs + b.allocs + c.allocs;
         dropped1 += a.dropped;
         dropped2 += b.dropped;
         long done2 = (spans / 2) * 2;
@@ -222,10 +249,11 @@ int main(int argc, char **argv)
     double m1 = median(one, runs), m2 = median(two, runs);
     printf("BENCH span_4attrs_1thread %.1f ns/span\n", m1);
     printf("BENCH span_4attrs_2threads %.1f ns/span\n", m2);
-    printf("BENCH span_2threads_speedup %.2f x\n", m1 / m2);
+    printf("BENCH span_2threads_speedup %.2f x\n", median(ratio, runs));
     printf("BENCH span_unsampled %.1f ns/span\n", median(unsampled, runs));
     printf("BENCH span_allocs_1thread %.4f allocs/span\n", median(allocs1, runs));
     printf("BENCH span_allocs_2threads %.4f allocs/span\n", median(allocs2, runs));
+    printf("BENCH span_allocs_total %lu allocs\n", total_allocs);
     printf("BENCH span_dropped_1thread %lu spans\n", dropped1);
     printf("BENCH span_dropped_2threads %lu spans\n", dropped2);
     printf("BENCH span_unaccounted %lu spans\n", lost);

@@ -220,7 +220,8 @@ ctel_status ctel_sdk_create(const ctel_sdk_options *opts, ctel_sdk **out)
     }
     for (size_t i = 0; i < sdk->nprocs; i++) {
         const ctel__processor_vt *vt = sdk->procs[i]->vt;
-        if (vt->start && (rc = vt->start(sdk->procs[i])) != CTEL_OK)
+        bool sole = sdk->nprocs == 1 && sdk->retaining == 1;
+        if (vt->start && (rc = vt->start(sdk->procs[i], sole)) != CTEL_OK)
             goto fail;
     }
     *out = sdk;

@@ -41,6 +41,7 @@ typedef struct batch_processor {
     ctel_status flush_result; /* under lock */
     _Atomic bool shut_down;   /* no more spans accepted */
     _Atomic bool abandoned;   /* shutdown deadline passed: drop what is left */
+    bool sole_owner;          /* the SDK hands ended spans to no one else */
 
     /* Counters: written by one side each, read by stats. */
     _Atomic uint64_t dropped_full;
@@ -55,6 +56,11 @@ typedef struct batch_processor {
 static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
 {
     batch_processor *bp = (batch_processor *)p;
+    /* Record-only spans are for processors, never for exporters. */
+    if (CTEL_UNLIKELY(!(s->data.context.trace_flags & CTEL_TRACE_FLAG_SAMPLED))) {
+        ctel__span_release(s);
+        return;
+    }
     if (CTEL_UNLIKELY(atomic_load_explicit(&bp->shut_down, memory_order_relaxed))) {
         atomic_fetch_add_explicit(&bp->dropped_after_shutdown, 1, memory_order_relaxed);
         ctel__span_release(s);
@@ -99,8 +105,15 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
                              ctel_span_exporter_name(bp->exporter), ctel_status_str(rc), n);
         }
     }
-    for (size_t i = 0; i < n; i++)
-        ctel__span_release(spans[i]);
+    /* As the only holder the worker recycles records without reading them,
+     * so their cache lines stay with the application threads. */
+    if (bp->sole_owner) {
+        for (size_t i = 0; i < n; i++)
+            ctel__span_pool_put(spans[i]);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            ctel__span_release(spans[i]);
+    }
     return rc;
 }
 
@@ -177,9 +190,10 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static ctel_status bp_start(struct ctel_span_processor *p)
+static ctel_status bp_start(struct ctel_span_processor *p, bool sole_owner)
 {
     batch_processor *bp = (batch_processor *)p;
+    bp->sole_owner = sole_owner;
     if (bp->thread_started)
         return CTEL_OK;
     int err = pthread_create(&bp->thread, NULL, worker_main, bp);

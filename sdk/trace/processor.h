@@ -10,7 +10,9 @@ typedef struct ctel__processor_vt {
     /* For retaining processors, on_end takes over one reference to the
      * ended span and releases it with ctel__span_release() when done. */
     void (*on_end)(struct ctel_span_processor *p, ctel_span *span);
-    ctel_status (*start)(struct ctel_span_processor *p); /* start threads; may be NULL */
+    /* Starts threads; may be NULL. `sole_owner`: no other processor sees
+     * ended spans, so records need no reference counting. */
+    ctel_status (*start)(struct ctel_span_processor *p, bool sole_owner);
     ctel_status (*force_flush)(struct ctel_span_processor *p, uint64_t deadline_ns);
     ctel_status (*shutdown)(struct ctel_span_processor *p, uint64_t deadline_ns);
     void (*stats)(struct ctel_span_processor *p, ctel_sdk_stats *acc); /* adds; may be NULL */

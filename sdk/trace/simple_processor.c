@@ -21,6 +21,8 @@ typedef struct simple_processor {
 static void sp_on_end(struct ctel_span_processor *p, ctel_span *s)
 {
     simple_processor *sp = (simple_processor *)p;
+    if (!(s->data.context.trace_flags & CTEL_TRACE_FLAG_SAMPLED))
+        return; /* record-only: not exported */
     if (atomic_load(&sp->shut_down)) {
         atomic_fetch_add(&sp->after_shutdown, 1);
         return;

@@ -69,8 +69,13 @@ ctel_span *ctel_span_start(ctel_tracer *t, const char *name, const ctel_span_sta
     d->context.is_remote = false;
 
     ctel_sampling_decision decision = CTEL_SAMPLING_DROP;
-    if (CTEL_LIKELY(!sdk->disabled &&
-                    !atomic_load_explicit(&sdk->shut_down, memory_order_relaxed))) {
+    const ctel_sampler *smp = sdk->sampler;
+    if (CTEL_UNLIKELY(sdk->disabled ||
+                      atomic_load_explicit(&sdk->shut_down, memory_order_relaxed))) {
+        decision = CTEL_SAMPLING_DROP;
+    } else if (CTEL_LIKELY(smp->kind != CTEL__SAMPLER_CUSTOM)) {
+        decision = ctel__sampler_builtin(smp, has_parent ? &parent : NULL, d->context.trace_id);
+    } else {
         ctel_sampling_params sp = {
             has_parent ? &parent : NULL,
             d->context.trace_id,
@@ -81,14 +86,13 @@ ctel_span *ctel_span_start(ctel_tracer *t, const char *name, const ctel_span_sta
             o ? o->links : NULL,
             o ? o->link_count : 0,
         };
-        decision = ctel__sampler_should_sample(sdk->sampler, &sp);
+        decision = ctel__sampler_should_sample(smp, &sp);
     }
     d->context.trace_flags = (uint8_t)((parent_flags & CTEL_TRACE_FLAG_RANDOM) |
                                        (decision == CTEL_SAMPLING_RECORD_AND_SAMPLE
                                             ? CTEL_TRACE_FLAG_SAMPLED
                                             : 0));
     arena_reset(s);
-    s->chunks = NULL;
     d->trace_state = "";
     d->trace_state_len = 0;
     if (CTEL_UNLIKELY(pts_len)) {

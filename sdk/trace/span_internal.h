@@ -100,18 +100,24 @@ extern CTEL__TLS ctel__thread_cache ctel__t_cache;
 ctel_span *ctel__span_pool_get_slow(void);
 void ctel__span_pool_put_slow(ctel_span *span);
 
+/* Overflow arena chunks of a recycled record are freed when the record is
+ * taken again, on the application thread that reuses it: returning a record
+ * (on the export worker) then never touches its memory. */
+void ctel__span_free_chunks(ctel_span *span);
+
 static inline ctel_span *ctel__span_pool_get(void)
 {
     ctel__magazine *m = ctel__t_cache.cur;
-    if (CTEL_LIKELY(m && m->n))
-        return m->items[--m->n];
-    return ctel__span_pool_get_slow();
+    ctel_span *s = CTEL_LIKELY(m && m->n) ? m->items[--m->n] : ctel__span_pool_get_slow();
+    if (CTEL_UNLIKELY(s && s->chunks))
+        ctel__span_free_chunks(s);
+    return s;
 }
 
 static inline void ctel__span_pool_put(ctel_span *span)
 {
     ctel__magazine *m = ctel__t_cache.cur;
-    if (CTEL_LIKELY(m && m->n < CTEL__MAG_SIZE && span->chunks == NULL)) {
+    if (CTEL_LIKELY(m && m->n < CTEL__MAG_SIZE)) {
         m->items[m->n++] = span;
         return;
     }

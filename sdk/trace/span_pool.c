@@ -28,10 +28,22 @@ CTEL__TLS ctel__thread_cache ctel__t_cache;
 static pthread_key_t g_exit_key;
 static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
 
+void ctel__span_free_chunks(ctel_span *s)
+{
+    ctel__chunk *c = s->chunks;
+    while (c) {
+        ctel__chunk *next = c->next;
+        ctel__free(c);
+        c = next;
+    }
+    s->chunks = NULL;
+}
+
 static void free_records(magazine *m)
 {
     for (uint32_t i = 0; i < m->n; i++) {
         ctel_span *s = m->items[i];
+        ctel__span_free_chunks(s);
         ctel__free(s);
     }
     m->n = 0;
@@ -131,16 +143,6 @@ ctel_span *ctel__span_pool_get_slow(void)
 void ctel__span_pool_put_slow(ctel_span *s)
 {
     thread_cache *tc = &t_cache;
-    /* Overflow chunks are not kept: a record returns to its inline size. */
-    if (CTEL_UNLIKELY(s->chunks != NULL)) {
-        ctel__chunk *c = s->chunks;
-        while (c) {
-            ctel__chunk *next = c->next;
-            ctel__free(c);
-            c = next;
-        }
-        s->chunks = NULL;
-    }
     if (CTEL_LIKELY(tc->cur && tc->cur->n < CTEL__MAG_SIZE)) {
         tc->cur->items[tc->cur->n++] = s;
         return;
@@ -157,6 +159,7 @@ void ctel__span_pool_put_slow(ctel_span *s)
     if (!tc->cur) {
         tc->cur = new_magazine();
         if (!tc->cur) {
+            ctel__span_free_chunks(s);
             ctel__free(s);
             return;
         }
@@ -169,6 +172,7 @@ void ctel__span_pool_put_slow(ctel_span *s)
         if (!tc->cur) {
             tc->cur = tc->spare;
             tc->spare = NULL;
+            ctel__span_free_chunks(s);
             ctel__free(s);
             return;
         }
@@ -188,6 +192,7 @@ void ctel__span_pool_put_slow(ctel_span *s)
         empty = new_magazine();
     tc->cur = empty;
     if (!empty) {
+        ctel__span_free_chunks(s);
         ctel__free(s);
         return;
     }

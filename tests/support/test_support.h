@@ -6,6 +6,7 @@
 #include <ctel/ctel.h>
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>

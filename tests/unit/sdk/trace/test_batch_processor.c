@@ -156,7 +156,9 @@ static void test_exporter_failures_are_counted(void **state)
     (void)state;
     ts_counting_exporter c = {0};
     atomic_store(&c.fail_with, CTEL_ERR_UNAVAILABLE);
-    ctel_sdk *sdk = batch_sdk(&c, 1024, 10, 60000);
+    /* 50 spans stay below one batch and the delay is a minute, so the flush
+     * below is what exports them and sees the failure. */
+    ctel_sdk *sdk = batch_sdk(&c, 1024, 100, 60000);
     ts_log_capture_start();
     end_spans(sdk, 50);
     assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_ERR_UNAVAILABLE);

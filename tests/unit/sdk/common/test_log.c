@@ -1,0 +1,76 @@
+/* Tests for sdk/common/log.c: OTEL_LOG_LEVEL, the handler, rate limiting. */
+#include "support/test_support.h"
+#include "sdk/internal.h"
+
+#include <stdlib.h>
+
+static void test_env_level_filters(void **state)
+{
+    (void)state;
+    /* main() set OTEL_LOG_LEVEL=error before the first diagnostic. */
+    ctel_set_log_handler(NULL, NULL);
+    assert_false(ctel__log_enabled(CTEL_LOG_WARN));
+    assert_true(ctel__log_enabled(CTEL_LOG_ERROR));
+    assert_false(ctel__log_enabled(CTEL_LOG_NONE));
+}
+
+static void test_handler_receives_messages(void **state)
+{
+    (void)state;
+    ts_log_capture_start(); /* sets level debug */
+    ctel__log(CTEL_LOG_WARN, "value %d of %s", 42, "x");
+    assert_true(ts_log_contains("value 42 of x"));
+    ts_log_capture_stop();
+    ctel_set_log_level(CTEL_LOG_NONE);
+    assert_false(ctel__log_enabled(CTEL_LOG_ERROR));
+    ctel_set_log_level((ctel_log_level)99); /* ignored */
+    assert_false(ctel__log_enabled(CTEL_LOG_ERROR));
+}
+
+static void test_rate_limited_site(void **state)
+{
+    (void)state;
+    ts_log_capture_start();
+    for (int i = 0; i < 100; i++)
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "flood %d", i);
+    assert_int_equal(ts_log_count(), CTEL__LOG_BURST);
+    assert_true(ts_log_contains("flood 0"));
+    assert_false(ts_log_contains("flood 5"));
+    ts_log_capture_stop();
+}
+
+static void test_long_messages_are_truncated_not_overflowed(void **state)
+{
+    (void)state;
+    ts_log_capture_start();
+    char big[4000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ctel__log(CTEL_LOG_ERROR, "%s", big);
+    assert_int_equal(ts_log_count(), 1);
+    ts_log_capture_stop();
+}
+
+static void test_status_strings(void **state)
+{
+    (void)state;
+    assert_string_equal(ctel_status_str(CTEL_OK), "ok");
+    assert_string_equal(ctel_status_str(CTEL_ERR_UNAVAILABLE), "unavailable (retryable)");
+    assert_string_equal(ctel_status_str((ctel_status)1234), "unknown status");
+    for (int s = 0; s <= CTEL_ERR_INTERNAL; s++)
+        assert_string_not_equal(ctel_status_str((ctel_status)s), "unknown status");
+    assert_string_equal(ctel_version(), CTEL_VERSION_STRING);
+}
+
+int main(void)
+{
+    setenv("OTEL_LOG_LEVEL", "ERROR", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_env_level_filters),
+        cmocka_unit_test(test_handler_receives_messages),
+        cmocka_unit_test(test_rate_limited_site),
+        cmocka_unit_test(test_long_messages_are_truncated_not_overflowed),
+        cmocka_unit_test(test_status_strings),
+    };
+    return cmocka_run_group_tests_name("sdk/common/log", tests, NULL, NULL);
+}
