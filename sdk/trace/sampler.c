@@ -4,7 +4,6 @@
 #include "sdk/trace/sampler_internal.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,7 +33,7 @@ static uint64_t threshold_for(double ratio)
         return 0;
     if (t >= 72057594037927936.0)
         return 1ull << 56;
-    return (uint64_t)llround(t);
+    return (uint64_t)(t + 0.5);
 }
 
 static char *describe(ctel_sampler_kind kind, double ratio)
