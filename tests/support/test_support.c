@@ -1,5 +1,4 @@
 /* tests/support/test_support.c — see test_support.h. */
-#define _GNU_SOURCE
 #include "support/test_support.h"
 
 #include <pthread.h>

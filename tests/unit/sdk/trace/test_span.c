@@ -1,6 +1,7 @@
 /* Tests for sdk/trace/span.c: the span API as recorded into exported data. */
 #include "support/test_support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
