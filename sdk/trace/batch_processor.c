@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <pthread.h>
 
+/* Batches up to this size keep their home tags on the worker's stack. */
+#define CTEL__MAX_BATCH_ON_STACK 4096
+
 /* How long destroy waits for an export that outlived the shutdown deadline. */
 #define CTEL__DESTROY_WAIT_MS 10000
 
@@ -67,7 +70,9 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
         return;
     }
     uint64_t depth;
-    if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, s, &depth))) {
+    /* The ending thread's home depot rides in the pointer's low bits. */
+    void *tagged = (void *)((uintptr_t)s | ctel__span_pool_home());
+    if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, tagged, &depth))) {
         atomic_fetch_add_explicit(&bp->dropped_full, 1, memory_order_relaxed);
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
                          "batch processor: queue full (%u spans); dropping spans — the exporter "
@@ -85,9 +90,26 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
     }
 }
 
-/* Exports `n` popped spans and releases them. Worker thread only. */
+_Static_assert(_Alignof(ctel_span) >= CTEL__POOL_HOMES, "home tag needs free pointer bits");
+
+static inline ctel_span *untag(void *p, unsigned *home)
+{
+    *home = (unsigned)((uintptr_t)p & (CTEL__POOL_HOMES - 1));
+    return (ctel_span *)((uintptr_t)p & ~(uintptr_t)(CTEL__POOL_HOMES - 1));
+}
+
+/* Exports `n` popped spans (tagged pointers, untagged in place) and releases
+ * them. Worker thread only. */
 static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n)
 {
+    uint8_t homes[CTEL__MAX_BATCH_ON_STACK];
+    uint8_t *home = n <= CTEL__MAX_BATCH_ON_STACK ? homes : ctel__malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned h;
+        spans[i] = untag(spans[i], &h);
+        if (home)
+            home[i] = (uint8_t)h;
+    }
     ctel_status rc = CTEL_OK;
     if (atomic_load_explicit(&bp->abandoned, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&bp->dropped_shutdown, n, memory_order_relaxed);
@@ -107,13 +129,18 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
     }
     /* As the only holder the worker recycles records without reading them,
      * so their cache lines stay with the application threads. */
-    if (bp->sole_owner) {
+    if (bp->sole_owner && home) {
+        for (size_t i = 0; i < n; i++)
+            ctel__span_pool_return(spans[i], home[i]);
+    } else if (bp->sole_owner) {
         for (size_t i = 0; i < n; i++)
             ctel__span_pool_put(spans[i]);
     } else {
         for (size_t i = 0; i < n; i++)
             ctel__span_release(spans[i]);
     }
+    if (home != homes)
+        ctel__free(home);
     return rc;
 }
 
@@ -341,8 +368,10 @@ static void bp_destroy(struct ctel_span_processor *p)
     size_t n;
     while ((n = ctel__span_queue_pop(&bp->queue, left, CTEL_ARRAY_LEN(left))) > 0) {
         atomic_fetch_add(&bp->dropped_shutdown, n);
-        for (size_t i = 0; i < n; i++)
-            ctel__span_release(left[i]);
+        for (size_t i = 0; i < n; i++) {
+            unsigned h;
+            ctel__span_release(untag(left[i], &h));
+        }
     }
     ctel_span_exporter_destroy(bp->exporter);
     ctel__span_queue_destroy(&bp->queue);

@@ -89,10 +89,15 @@ typedef struct ctel__magazine {
     ctel_span *items[CTEL__MAG_SIZE];
 } ctel__magazine;
 
+/* Depots records are returned to; a power of two at most 16 so the home
+ * fits in the 4 low bits of a (16-byte aligned) record pointer. */
+#define CTEL__POOL_HOMES 16
+
 typedef struct ctel__thread_cache {
     ctel__magazine *cur;
     ctel__magazine *spare;
     bool registered;
+    uint8_t home; /* this thread's depot */
 } ctel__thread_cache;
 
 extern CTEL__TLS ctel__thread_cache ctel__t_cache;
@@ -123,7 +128,18 @@ static inline void ctel__span_pool_put(ctel_span *span)
     }
     ctel__span_pool_put_slow(span);
 }
-/* Frees the records parked in the depot (not those cached by threads). */
+/* The calling thread's home depot (0 until the thread first used the pool). */
+static inline unsigned ctel__span_pool_home(void)
+{
+    return ctel__t_cache.home;
+}
+
+/* Returns an ended record to depot `home` (the export worker's path): it
+ * goes back to the thread that ended it without the worker touching it. */
+void ctel__span_pool_return(ctel_span *span, unsigned home);
+
+/* Frees the records parked in the depots and the calling thread's caches
+ * (not those cached by other threads). */
 void ctel__span_pool_trim(void);
 
 /* Drops a processor's reference to an ended span; the last one recycles it. */

@@ -1,12 +1,17 @@
 /* sdk/trace/span_pool.c — recycling span records without locks on the hot
- * path.
+ * path, and without moving them between cores.
  *
- * Each thread keeps two magazines (stacks of up to CTEL__MAG_SIZE records).
- * Span start pops from them; the export worker pushes recycled records into
- * its own. Only when a thread's magazines are both empty (or both full) does
- * it trade a whole magazine with the global depot under a mutex: one lock per
- * 64 spans on each side, and no allocation once the pool has grown to the
- * number of spans in flight. A thread that exits hands its magazines back.
+ * Each thread keeps two magazines (stacks of up to CTEL__MAG_SIZE records)
+ * and has a home depot (one of CTEL__POOL_HOMES, assigned round-robin). Span
+ * start pops from the thread's magazines; only when both are empty does it
+ * trade a whole magazine with its home depot under that depot's mutex: one
+ * lock per 64 spans.
+ *
+ * The export worker returns each record to the depot of the thread that
+ * ended it (the home travels with the queued pointer), so a record's memory
+ * goes back to the core that last wrote it instead of bouncing between
+ * application threads. Once the pool holds as many records as are in
+ * flight, nothing is allocated. A thread that exits hands its magazines back.
  */
 #include "sdk/internal.h"
 #include "sdk/trace/span_internal.h"
@@ -15,18 +20,23 @@
 
 typedef ctel__magazine magazine;
 
-static struct {
-    pthread_mutex_t lock;
+typedef struct depot {
+    _Alignas(CTEL_CACHELINE) pthread_mutex_t lock;
     magazine *full;  /* magazines with CTEL__MAG_SIZE records */
     magazine *empty; /* magazines with none */
-} g_depot = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL};
+} depot;
+
+static depot g_depots[CTEL__POOL_HOMES];
+static pthread_once_t g_depots_once = PTHREAD_ONCE_INIT;
+static _Atomic uint32_t g_next_home;
 
 typedef ctel__thread_cache thread_cache;
 
 CTEL__TLS ctel__thread_cache ctel__t_cache;
 #define t_cache ctel__t_cache
+/* The worker's partly filled magazines, one per home it returns records to. */
+static CTEL__TLS magazine *t_returns[CTEL__POOL_HOMES];
 static pthread_key_t g_exit_key;
-static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
 
 void ctel__span_free_chunks(ctel_span *s)
 {
@@ -49,44 +59,56 @@ static void free_records(magazine *m)
     m->n = 0;
 }
 
-/* Called with the depot lock held. */
-static void depot_put(magazine *m)
+/* Called with d->lock held. */
+static void depot_put(depot *d, magazine *m)
 {
-    if (m->n == CTEL__MAG_SIZE) {
-        m->next = g_depot.full;
-        g_depot.full = m;
-    } else if (m->n == 0) {
-        m->next = g_depot.empty;
-        g_depot.empty = m;
-    } else {
-        /* Partially filled magazines only come from exiting threads: free
-         * their records rather than track odd sizes. */
+    if (m->n != CTEL__MAG_SIZE && m->n != 0) {
+        /* Partial magazines only come from exiting threads: free their
+         * records rather than track odd sizes. */
         free_records(m);
-        m->next = g_depot.empty;
-        g_depot.empty = m;
+    }
+    if (m->n == CTEL__MAG_SIZE) {
+        m->next = d->full;
+        d->full = m;
+    } else {
+        m->next = d->empty;
+        d->empty = m;
     }
 }
 
 static void thread_exit(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&g_depot.lock);
+    depot *d = &g_depots[t_cache.home];
+    pthread_mutex_lock(&d->lock);
     if (t_cache.cur)
-        depot_put(t_cache.cur);
+        depot_put(d, t_cache.cur);
     if (t_cache.spare)
-        depot_put(t_cache.spare);
-    pthread_mutex_unlock(&g_depot.lock);
+        depot_put(d, t_cache.spare);
+    pthread_mutex_unlock(&d->lock);
     t_cache.cur = t_cache.spare = NULL;
+    for (uint32_t h = 0; h < CTEL__POOL_HOMES; h++) {
+        if (!t_returns[h])
+            continue;
+        pthread_mutex_lock(&g_depots[h].lock);
+        depot_put(&g_depots[h], t_returns[h]);
+        pthread_mutex_unlock(&g_depots[h].lock);
+        t_returns[h] = NULL;
+    }
 }
 
-static void make_key(void)
+static void init_depots(void)
 {
+    for (uint32_t h = 0; h < CTEL__POOL_HOMES; h++)
+        pthread_mutex_init(&g_depots[h].lock, NULL);
     (void)pthread_key_create(&g_exit_key, thread_exit);
 }
 
 static void register_thread(void)
 {
-    pthread_once(&g_exit_once, make_key);
+    pthread_once(&g_depots_once, init_depots);
+    t_cache.home = (uint8_t)(atomic_fetch_add_explicit(&g_next_home, 1, memory_order_relaxed) %
+                             CTEL__POOL_HOMES);
     /* Any non-NULL value makes the destructor run at thread exit. */
     (void)pthread_setspecific(g_exit_key, &t_cache);
     t_cache.registered = true;
@@ -110,11 +132,26 @@ static ctel_span *new_record(void)
     return s;
 }
 
+/* Takes a full magazine from depot `d`, giving `give` (empty, may be NULL)
+ * in exchange. */
+static magazine *trade_full(depot *d, magazine *give)
+{
+    pthread_mutex_lock(&d->lock);
+    magazine *full = d->full;
+    if (full) {
+        d->full = full->next;
+        if (give) {
+            give->next = d->empty;
+            d->empty = give;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return full;
+}
+
 ctel_span *ctel__span_pool_get_slow(void)
 {
     thread_cache *tc = &t_cache;
-    if (CTEL_LIKELY(tc->cur && tc->cur->n))
-        return tc->cur->items[--tc->cur->n];
     if (tc->spare && tc->spare->n) {
         magazine *t = tc->cur;
         tc->cur = tc->spare;
@@ -123,30 +160,45 @@ ctel_span *ctel__span_pool_get_slow(void)
     }
     if (!tc->registered)
         register_thread();
-    /* Both empty (or missing): trade an empty magazine for a full one. */
-    pthread_mutex_lock(&g_depot.lock);
-    magazine *full = g_depot.full;
-    if (full) {
-        g_depot.full = full->next;
-        if (tc->cur) {
-            tc->cur->next = g_depot.empty;
-            g_depot.empty = tc->cur;
+    /* Home first; then take from the others before allocating, so records
+     * that went to another home are not stranded there. */
+    for (uint32_t i = 0; i < CTEL__POOL_HOMES; i++) {
+        magazine *full = trade_full(&g_depots[(tc->home + i) % CTEL__POOL_HOMES], tc->cur);
+        if (full) {
+            tc->cur = full;
+            return full->items[--full->n];
         }
-        tc->cur = full;
     }
-    pthread_mutex_unlock(&g_depot.lock);
-    if (full)
-        return tc->cur->items[--tc->cur->n];
     return new_record();
+}
+
+/* Pushes a full magazine into depot `d` and returns an empty one (taken from
+ * the depot or allocated; NULL when out of memory). */
+static magazine *swap_full_for_empty(depot *d, magazine *full)
+{
+    pthread_mutex_lock(&d->lock);
+    full->next = d->full;
+    d->full = full;
+    magazine *empty = d->empty;
+    if (empty)
+        d->empty = empty->next;
+    pthread_mutex_unlock(&d->lock);
+    if (!empty)
+        empty = new_magazine();
+    if (empty)
+        empty->n = 0;
+    return empty;
+}
+
+static void drop_record(ctel_span *s)
+{
+    ctel__span_free_chunks(s);
+    ctel__free(s);
 }
 
 void ctel__span_pool_put_slow(ctel_span *s)
 {
     thread_cache *tc = &t_cache;
-    if (CTEL_LIKELY(tc->cur && tc->cur->n < CTEL__MAG_SIZE)) {
-        tc->cur->items[tc->cur->n++] = s;
-        return;
-    }
     if (tc->spare && tc->spare->n < CTEL__MAG_SIZE) {
         magazine *t = tc->cur;
         tc->cur = tc->spare;
@@ -156,77 +208,80 @@ void ctel__span_pool_put_slow(ctel_span *s)
     }
     if (!tc->registered)
         register_thread();
-    if (!tc->cur) {
-        tc->cur = new_magazine();
-        if (!tc->cur) {
-            ctel__span_free_chunks(s);
-            ctel__free(s);
+    if (!tc->cur || !tc->spare) {
+        magazine *m = new_magazine();
+        if (!m) {
+            drop_record(s);
             return;
         }
-        tc->cur->items[tc->cur->n++] = s;
+        if (tc->cur)
+            tc->spare = tc->cur;
+        tc->cur = m;
+        m->items[m->n++] = s;
         return;
     }
-    if (!tc->spare) {
-        tc->spare = tc->cur;
-        tc->cur = new_magazine();
-        if (!tc->cur) {
-            tc->cur = tc->spare;
-            tc->spare = NULL;
-            ctel__span_free_chunks(s);
-            ctel__free(s);
-            return;
-        }
-        tc->cur->items[tc->cur->n++] = s;
-        return;
-    }
-    /* Both full: give one to the depot, take an empty one back. */
-    pthread_mutex_lock(&g_depot.lock);
-    magazine *full = tc->cur;
-    full->next = g_depot.full;
-    g_depot.full = full;
-    magazine *empty = g_depot.empty;
-    if (empty)
-        g_depot.empty = empty->next;
-    pthread_mutex_unlock(&g_depot.lock);
-    if (!empty)
-        empty = new_magazine();
+    /* Both full: one goes to the home depot. */
+    magazine *empty = swap_full_for_empty(&g_depots[tc->home], tc->cur);
     tc->cur = empty;
     if (!empty) {
-        ctel__span_free_chunks(s);
-        ctel__free(s);
+        drop_record(s);
         return;
     }
-    empty->n = 0;
     empty->items[empty->n++] = s;
+}
+
+void ctel__span_pool_return(ctel_span *s, unsigned home)
+{
+    home %= CTEL__POOL_HOMES;
+    magazine *m = t_returns[home];
+    if (CTEL_LIKELY(m && m->n < CTEL__MAG_SIZE)) {
+        m->items[m->n++] = s;
+        return;
+    }
+    if (!t_cache.registered)
+        register_thread();
+    m = m ? swap_full_for_empty(&g_depots[home], m) : new_magazine();
+    t_returns[home] = m;
+    if (!m) {
+        drop_record(s);
+        return;
+    }
+    m->items[m->n++] = s;
 }
 
 void ctel__span_pool_trim(void)
 {
-    pthread_mutex_lock(&g_depot.lock);
-    magazine *full = g_depot.full, *empty = g_depot.empty;
-    g_depot.full = g_depot.empty = NULL;
-    pthread_mutex_unlock(&g_depot.lock);
-    while (full) {
-        magazine *next = full->next;
-        free_records(full);
-        ctel__free(full);
-        full = next;
+    pthread_once(&g_depots_once, init_depots);
+    for (uint32_t h = 0; h < CTEL__POOL_HOMES; h++) {
+        depot *d = &g_depots[h];
+        pthread_mutex_lock(&d->lock);
+        magazine *full = d->full, *empty = d->empty;
+        d->full = d->empty = NULL;
+        pthread_mutex_unlock(&d->lock);
+        while (full) {
+            magazine *next = full->next;
+            free_records(full);
+            ctel__free(full);
+            full = next;
+        }
+        while (empty) {
+            magazine *next = empty->next;
+            ctel__free(empty);
+            empty = next;
+        }
     }
-    while (empty) {
-        magazine *next = empty->next;
-        ctel__free(empty);
-        empty = next;
-    }
-    /* The calling thread's own cache goes too. */
+    /* The calling thread's own caches go too. */
     thread_cache *tc = &t_cache;
-    if (tc->cur) {
-        free_records(tc->cur);
-        ctel__free(tc->cur);
-        tc->cur = NULL;
+    magazine *mine[2 + CTEL__POOL_HOMES] = {tc->cur, tc->spare};
+    tc->cur = tc->spare = NULL;
+    for (uint32_t h = 0; h < CTEL__POOL_HOMES; h++) {
+        mine[2 + h] = t_returns[h];
+        t_returns[h] = NULL;
     }
-    if (tc->spare) {
-        free_records(tc->spare);
-        ctel__free(tc->spare);
-        tc->spare = NULL;
+    for (size_t i = 0; i < CTEL_ARRAY_LEN(mine); i++) {
+        if (mine[i]) {
+            free_records(mine[i]);
+            ctel__free(mine[i]);
+        }
     }
 }

@@ -26,6 +26,7 @@ static void test_set_get_replace_remove(void **state)
     assert_int_equal(ctel_baggage_remove(c, "user", &d), CTEL_OK);
     assert_null(ctel_baggage_get(d, "user"));
     assert_string_equal(ctel_baggage_get(d, "User"), "case");
+    ctel_baggage_release(a);
     assert_int_equal(ctel_baggage_set(NULL, "", "x", NULL, &a), CTEL_ERR_INVALID_ARGUMENT);
     assert_int_equal(ctel_baggage_set(NULL, "k", NULL, NULL, &a), CTEL_ERR_INVALID_ARGUMENT);
     assert_null(a);
