@@ -39,7 +39,7 @@ void *ctel__protobuf_allocator(void);
 
 /* ---- diagnostics (sdk/common/log.c) ----------------------------------------- */
 void ctel__log(ctel_log_level level, const char *fmt, ...) CTEL_PRINTF(2, 3);
-void ctel__vlog(ctel_log_level level, const char *fmt, va_list ap);
+void ctel__vlog(ctel_log_level level, const char *fmt, va_list ap) CTEL_PRINTF(2, 0);
 bool ctel__log_enabled(ctel_log_level level);
 
 /* Per-call-site rate limit: at most CTEL__LOG_BURST messages per
