@@ -107,6 +107,8 @@ static inline uint64_t ctel__deadline_ns(uint32_t timeout_ms)
  * Never returns an all-zero ID. Thread-safety: any thread, lock-free. */
 void ctel__id_trace(uint8_t out[16]);
 void ctel__id_span(uint8_t out[8]);
+/* Both IDs of a new root span in one call. */
+void ctel__id_root(uint8_t trace_id[16], uint8_t span_id[8]);
 /* Forces every thread to re-seed on its next ID (called in a forked child). */
 void ctel__id_reseed_all(void);
 

@@ -147,8 +147,12 @@ CTEL_API ctel_span_context ctel_span_get_context(const ctel_span *span);
  * with ctel_context_detach(). Allocates nothing in steady state. */
 CTEL_API ctel_context_token ctel_span_make_current(ctel_span *span);
 
-/* The innermost current span on this thread that has not ended, or NULL.
- * Borrowed: do not end it unless you started it. */
+/* The span of the innermost entry of this thread's context stack: the span
+ * passed to the most recent ctel_span_make_current() still attached. NULL
+ * when the stack is empty, when the innermost entry is an attached context,
+ * or when that span has already ended (its context still parents new spans).
+ * Borrowed: do not end it unless you started it. Thread-safety: reads only
+ * the calling thread's state. */
 CTEL_API ctel_span *ctel_span_current(void);
 
 /* A new context equal to `parent` (NULL = empty) holding `span`'s context and

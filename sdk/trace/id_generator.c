@@ -1,7 +1,9 @@
 /* sdk/trace/id_generator.c — trace and span IDs.
  *
- * Each thread runs its own xoshiro256++ generator, seeded from getrandom(2)
- * on first use: no lock and no system call per ID. A forked child must not
+ * Each thread runs its own wyrand generator (a 64-bit counter mixed by one
+ * 64x64->128-bit multiply; statistically strong, not cryptographic, which
+ * trace IDs do not need), seeded from getrandom(2) on first use: no lock and
+ * no system call per ID. A forked child must not
  * repeat its parent's IDs, so a pthread_atfork child handler bumps a global
  * generation and every thread re-seeds when it sees a new one (one relaxed
  * load per ID).
@@ -16,7 +18,7 @@
 #include <unistd.h>
 
 typedef struct id_state {
-    uint64_t s[4];
+    uint64_t s;
     uint64_t generation; /* 0 = never seeded */
 } id_state;
 
@@ -24,23 +26,11 @@ static CTEL__TLS id_state t_ids;
 static _Atomic uint64_t g_generation = 1;
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 static inline uint64_t next(id_state *st)
 {
-    uint64_t *s = st->s;
-    uint64_t result = rotl(s[0] + s[3], 23) + s[0];
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    st->s += 0xa0761d6478bd642full;
+    unsigned __int128 m = (unsigned __int128)st->s * (st->s ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
 static void on_fork_child(void)
@@ -98,10 +88,8 @@ static __attribute__((noinline)) void seed(id_state *st, uint64_t generation)
         for (int i = 0; i < 4; i++)
             seedv[i] = splitmix(&x);
     }
-    /* xoshiro must not start from all zeros. */
-    if ((seedv[0] | seedv[1] | seedv[2] | seedv[3]) == 0)
-        seedv[0] = 0x9E3779B97F4A7C15ull;
-    memcpy(st->s, seedv, sizeof seedv);
+    /* Each thread's stream starts at an independent random point. */
+    st->s = seedv[0] ^ seedv[1] ^ seedv[2] ^ seedv[3];
     st->generation = generation;
 }
 
@@ -134,6 +122,22 @@ void ctel__id_span(uint8_t out[8])
         a = next(st);
     } while (a == 0);
     memcpy(out, &a, 8);
+}
+
+void ctel__id_root(uint8_t trace_id[16], uint8_t span_id[8])
+{
+    id_state *st = state();
+    uint64_t a, b, c;
+    do {
+        a = next(st);
+        b = next(st);
+    } while ((a | b) == 0);
+    do {
+        c = next(st);
+    } while (c == 0);
+    memcpy(trace_id, &a, 8);
+    memcpy(trace_id + 8, &b, 8);
+    memcpy(span_id, &c, 8);
 }
 
 void ctel__id_reseed_all(void)

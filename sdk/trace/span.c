@@ -44,7 +44,7 @@ ctel_span *ctel_span_start(ctel_tracer *t, const char *name, const ctel_span_sta
             pts = ctel_context_trace_state(o->parent);
             pts_len = strlen(pts);
         }
-    } else {
+    } else if (CTEL_UNLIKELY(ctel__t_context_depth != 0)) {
         has_parent = ctel__context_current_parent(&parent, &pts, &pts_len);
     }
 
@@ -60,12 +60,12 @@ ctel_span *ctel_span_start(ctel_tracer *t, const char *name, const ctel_span_sta
     if (has_parent) {
         memcpy(d->context.trace_id, parent.trace_id, 16);
         parent_flags = parent.trace_flags;
+        ctel__id_span(d->context.span_id);
     } else {
-        ctel__id_trace(d->context.trace_id);
+        ctel__id_root(d->context.trace_id, d->context.span_id);
         /* All 16 bytes are random, so the W3C Level 2 random flag holds. */
         parent_flags = CTEL_TRACE_FLAG_RANDOM;
     }
-    ctel__id_span(d->context.span_id);
     d->context.is_remote = false;
 
     ctel_sampling_decision decision = CTEL_SAMPLING_DROP;
