@@ -6,7 +6,9 @@
  * exporter that discards; N spans split over T threads. Reported: wall time
  * per span (median of R runs), heap allocations per span in steady state
  * (counted through ctel_set_allocator), spans dropped, the 2-thread speed-up
- * measured in the same process, and the cost of an unsampled span.
+ * measured in the same process, and the cost of an unsampled span, both with
+ * the four attribute calls (no-ops on a non-recording span) and bare
+ * (start + end only).
  *
  *   bench_span [--spans N] [--runs R] [--queue Q] [--pin]
  *
@@ -76,8 +78,14 @@ static void pin_to(int cpu)
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+static int g_bare; /* unsampled round without attribute calls */
+
 static inline void one_span(ctel_tracer *t)
 {
+    if (g_bare) {
+        ctel_span_end(ctel_span_start(t, "GET /api/v1/items", NULL));
+        return;
+    }
     ctel_span *s = ctel_span_start(t, "GET /api/v1/items", NULL);
     ctel_span_set_attr_str(s, "http.request.method", "GET");
     ctel_span_set_attr_int(s, "http.response.status_code", 200);
@@ -86,10 +94,10 @@ static inline void one_span(ctel_tracer *t)
     ctel_span_end(s);
 }
 
-/* Three rounds on the same threads: two warm-ups as large as the measured
+/* Four rounds on the same threads: three warm-ups as large as the measured
  * round (the record pool grows to the most spans ever in flight), then the
  * measured round. The main thread flushes between rounds. */
-#define ROUNDS 3
+#define ROUNDS 4
 static void *worker(void *p)
 {
     worker_arg *a = p;
@@ -222,13 +230,18 @@ int main(int argc, char **argv)
     ctel_allocator al = {count_malloc, count_realloc, count_free, NULL};
     ctel_set_allocator(&al);
 
-    double one[101], two[101], ratio[101], unsampled[101], allocs1[101], allocs2[101];
+    double one[101], two[101], ratio[101], unsampled[101], bare[101], allocs1[101],
+        allocs2[101];
     unsigned long dropped1 = 0, dropped2 = 0, lost = 0, total_allocs = 0;
     /* Interleave configurations so machine noise hits them alike. */
     for (int r = 0; r < runs; r++) {
         run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
         run_result b = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON);
         run_result c = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
+        g_bare = 1;
+        run_result e = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
+        g_bare = 0;
+        bare[r] = e.ns_per_span;
         one[r] = a.ns_per_span;
         two[r] = b.ns_per_span;
         /* Each ratio compares two rounds measured back to back, so a slow
@@ -251,6 +264,7 @@ int main(int argc, char **argv)
     printf("BENCH span_4attrs_2threads %.1f ns/span\n", m2);
     printf("BENCH span_2threads_speedup %.2f x\n", median(ratio, runs));
     printf("BENCH span_unsampled %.1f ns/span\n", median(unsampled, runs));
+    printf("BENCH span_unsampled_bare %.1f ns/span\n", median(bare, runs));
     printf("BENCH span_allocs_1thread %.4f allocs/span\n", median(allocs1, runs));
     printf("BENCH span_allocs_2threads %.4f allocs/span\n", median(allocs2, runs));
     printf("BENCH span_allocs_total %lu allocs\n", total_allocs);

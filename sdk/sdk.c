@@ -3,6 +3,7 @@
 #include "sdk/internal.h"
 #include "sdk/common/attr_clone.h"
 #include "sdk/trace/processor.h"
+#include "sdk/trace/sampler_internal.h"
 #include "sdk/trace/span_internal.h"
 
 static _Atomic(ctel_sdk *) g_global_sdk;
@@ -204,6 +205,21 @@ ctel_status ctel_sdk_create(const ctel_sdk_options *opts, ctel_sdk **out)
     ctel__span_limits_resolve(&o->span_limits, &sdk->limits);
     if (!o->span_processor_count && !sdk->disabled && (rc = processors_from_env(sdk)) != CTEL_OK)
         goto fail;
+
+    switch (sdk->sampler->kind) {
+    case CTEL_SAMPLER_ALWAYS_ON:
+    case CTEL_SAMPLER_PARENTBASED_ALWAYS_ON:
+        sdk->root_decision = CTEL_SAMPLING_RECORD_AND_SAMPLE;
+        break;
+    case CTEL_SAMPLER_ALWAYS_OFF:
+    case CTEL_SAMPLER_PARENTBASED_ALWAYS_OFF:
+        sdk->root_decision = CTEL_SAMPLING_DROP;
+        break;
+    default:
+        sdk->root_decision = -1;
+    }
+    if (sdk->disabled)
+        sdk->root_decision = CTEL_SAMPLING_DROP;
 
     /* How span end hands records over (see span_internal.h). */
     bool seen_retaining = false;

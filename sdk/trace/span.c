@@ -25,11 +25,31 @@ static inline void arena_reset(ctel_span *s)
 
 static void add_links(ctel_span *s, const ctel_link *links, size_t n);
 
+/* The commonest unsampled case — a root span, no options, a sampler that
+ * drops every root — needs only identity: no parent lookup, no sampler
+ * call, no arena. */
+static ctel_span *start_unsampled_root(ctel_tracer *t)
+{
+    ctel_span *s = ctel__span_pool_get();
+    if (CTEL_UNLIKELY(!s))
+        return &g_invalid_span;
+    s->tracer = t;
+    s->flags = 0;
+    ctel__id_root(s->data.context.trace_id, s->data.context.span_id);
+    s->data.context.trace_flags = CTEL_TRACE_FLAG_RANDOM;
+    s->data.context.is_remote = false;
+    s->data.trace_state = "";
+    s->data.trace_state_len = 0;
+    return s;
+}
+
 ctel_span *ctel_span_start(ctel_tracer *t, const char *name, const ctel_span_start_options *o)
 {
     if (CTEL_UNLIKELY(!t))
         return &g_invalid_span;
     struct ctel_sdk *sdk = t->sdk;
+    if (!o && sdk->root_decision == CTEL_SAMPLING_DROP && ctel__t_context_depth == 0)
+        return start_unsampled_root(t);
 
     ctel_span_context parent;
     const char *pts = NULL;

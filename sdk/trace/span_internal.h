@@ -62,6 +62,10 @@ struct ctel_sdk {
     struct ctel_span_processor **procs;
     size_t nprocs;
     bool any_on_start;
+    /* The decision for a root span when the sampler's answer does not
+     * depend on the trace id (always_on/off and their parent-based forms):
+     * CTEL_SAMPLING_* or -1 when the sampler must be asked. */
+    int root_decision;
     /* on_end hands the record to `retaining` processors; when a non-retaining
      * one runs after a retaining one the ender holds a reference of its own. */
     uint32_t retaining;

@@ -122,6 +122,37 @@ static void test_stats_and_shutdown(void **state)
     ctel_sdk_destroy(sdk);
 }
 
+static void test_env_sdk_disabled_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        bool disabled, warns;
+    } cases[] = {{"true", true, false},  {"TRUE", true, false}, {"false", false, false},
+                 {"", false, false},     {"yes", false, true},  {"1", false, true}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("OTEL_SDK_DISABLED", cases[i].v, 1);
+        ts_log_capture_start();
+        ctel_sdk *sdk = NULL;
+        assert_int_equal(ctel_sdk_create(NULL, &sdk), CTEL_OK);
+        ts_log_capture_stop();
+        if (ctel_sdk_is_disabled(sdk) != cases[i].disabled)
+            fail_msg("OTEL_SDK_DISABLED=\"%s\"", cases[i].v);
+        assert_int_equal(ts_log_contains("OTEL_SDK_DISABLED"), cases[i].warns);
+        ctel_sdk_destroy(sdk);
+    }
+    unsetenv("OTEL_SDK_DISABLED");
+    /* An explicit option overrides the environment. */
+    setenv("OTEL_SDK_DISABLED", "true", 1);
+    ctel_sdk_options o = CTEL_SDK_OPTIONS_INIT;
+    o.disabled = 0;
+    ctel_sdk *sdk = NULL;
+    assert_int_equal(ctel_sdk_create(&o, &sdk), CTEL_OK);
+    assert_false(ctel_sdk_is_disabled(sdk));
+    ctel_sdk_destroy(sdk);
+    unsetenv("OTEL_SDK_DISABLED");
+}
+
 static void test_global_is_opt_in(void **state)
 {
     (void)state;
@@ -157,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_env_traces_exporter_none_and_unknown),
         cmocka_unit_test(test_env_traces_exporter_console_writes_otlp_json),
         cmocka_unit_test(test_stats_and_shutdown),
+        cmocka_unit_test(test_env_sdk_disabled_values),
         cmocka_unit_test(test_global_is_opt_in),
         cmocka_unit_test(test_resource_and_propagator_present),
     };

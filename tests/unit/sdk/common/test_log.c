@@ -3,6 +3,29 @@
 #include "sdk/internal.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* OTEL_LOG_LEVEL is read once per process: check other values in children.
+ * Returns the child's exit status: bit 0 = warn enabled, bit 1 = info
+ * enabled, bit 2 = debug enabled. */
+static int level_in_child(const char *value)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (value)
+            setenv("OTEL_LOG_LEVEL", value, 1);
+        else
+            unsetenv("OTEL_LOG_LEVEL");
+        int bits = (ctel__log_enabled(CTEL_LOG_WARN) ? 1 : 0) |
+                   (ctel__log_enabled(CTEL_LOG_INFO) ? 2 : 0) |
+                   (ctel__log_enabled(CTEL_LOG_DEBUG) ? 4 : 0);
+        _exit(bits);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 static void test_env_level_filters(void **state)
 {
@@ -12,6 +35,17 @@ static void test_env_level_filters(void **state)
     assert_false(ctel__log_enabled(CTEL_LOG_WARN));
     assert_true(ctel__log_enabled(CTEL_LOG_ERROR));
     assert_false(ctel__log_enabled(CTEL_LOG_NONE));
+}
+
+static void test_env_level_values_in_fresh_processes(void **state)
+{
+    (void)state;
+    assert_int_equal(level_in_child(NULL), 1 | 2);      /* default: info */
+    assert_int_equal(level_in_child("debug"), 1 | 2 | 4);
+    assert_int_equal(level_in_child("Warn"), 1);
+    assert_int_equal(level_in_child("none"), 0);
+    assert_int_equal(level_in_child("loud"), 1 | 2);    /* invalid: info */
+    assert_int_equal(level_in_child(""), 1 | 2);        /* empty = unset */
 }
 
 static void test_handler_receives_messages(void **state)
@@ -66,6 +100,8 @@ int main(void)
 {
     setenv("OTEL_LOG_LEVEL", "ERROR", 1);
     const struct CMUnitTest tests[] = {
+        /* First: the children must fork before this process reads the level. */
+        cmocka_unit_test(test_env_level_values_in_fresh_processes),
         cmocka_unit_test(test_env_level_filters),
         cmocka_unit_test(test_handler_receives_messages),
         cmocka_unit_test(test_rate_limited_site),
