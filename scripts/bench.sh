@@ -9,7 +9,21 @@ bash scripts/install-deps.sh
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCTEL_BUILD_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 for b in build/bench/bench/bench_*; do
+  case "$b" in *_instr) continue ;; esac
   [ -x "$b" ] || continue
   echo "== $(basename "$b")" >&2
   "$b" "$@"
 done
+
+# Instruction counts (repeatable on a noisy machine): callgrind over the span
+# API alone, per span.
+if command -v valgrind >/dev/null; then
+  for mode in sampled unsampled unsampled_bare; do
+    out=$(mktemp)
+    spans=$(valgrind --tool=callgrind --toggle-collect=measured_loop \
+      --callgrind-out-file="$out" build/bench/bench/bench_span_instr "$mode" 100000 2>/dev/null)
+    total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    rm -f "$out"
+    echo "BENCH span_${mode}_instructions $(( total / spans )) instr/span"
+  done
+fi
