@@ -21,6 +21,10 @@
 /* Batches up to this size keep their home tags on the worker's stack. */
 #define CTEL__MAX_BATCH_ON_STACK 4096
 
+/* Polling while busy: every 100 us, for up to 2 ms without a full batch. */
+#define BUSY_POLL_NS 100000L
+#define BUSY_POLLS 20
+
 /* How long destroy waits for an export that outlived the shutdown deadline. */
 #define CTEL__DESTROY_WAIT_MS 10000
 
@@ -144,12 +148,15 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
     return rc;
 }
 
-/* Exports everything in the queue now. Returns the first failure. */
-static ctel_status drain(batch_processor *bp, ctel_span **buf)
+/* Exports everything in the queue now; *total counts the spans. Returns the
+ * first failure. */
+static ctel_status drain(batch_processor *bp, ctel_span **buf, uint64_t *total)
 {
     ctel_status first = CTEL_OK;
+    *total = 0;
     for (;;) {
         size_t n = ctel__span_queue_pop(&bp->queue, (void **)buf, bp->cfg.max_export_batch_size);
+        *total += n;
         if (n == 0)
             return first;
         ctel_status rc = export_batch(bp, buf, n);
@@ -165,6 +172,11 @@ static void *worker_main(void *arg)
     uint64_t delay_ns = (uint64_t)bp->cfg.schedule_delay_ms * 1000000ull;
     uint64_t next_export = ctel__mono_ns() + delay_ns;
 
+    /* While spans arrive in full batches the worker polls every
+     * BUSY_POLL_NS instead of waiting to be signalled: application threads
+     * then never pay for a wake-up system call. After BUSY_POLLS empty polls
+     * it goes back to sleeping until signalled or the delay passes. */
+    unsigned busy_polls = 0;
     pthread_mutex_lock(&bp->lock);
     for (;;) {
         /* Sleep until: stop, a flush request, a full batch, or the delay. */
@@ -175,6 +187,16 @@ static void *worker_main(void *arg)
                 break;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
+            if (busy_polls) {
+                busy_polls--;
+                ts.tv_nsec += BUSY_POLL_NS;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                (void)pthread_cond_timedwait(&bp->wake_cv, &bp->lock, &ts);
+                continue;
+            }
             uint64_t wait = next_export - now;
             ts.tv_sec += (time_t)(wait / 1000000000ull);
             ts.tv_nsec += (long)(wait % 1000000000ull);
@@ -197,8 +219,11 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&bp->lock);
 
         ctel_status rc = CTEL_ERR_NO_MEMORY;
+        uint64_t drained = 0;
         if (buf)
-            rc = drain(bp, buf);
+            rc = drain(bp, buf, &drained);
+        if (drained >= bp->wake_depth)
+            busy_polls = BUSY_POLLS;
         next_export = ctel__mono_ns() + delay_ns;
 
         pthread_mutex_lock(&bp->lock);
