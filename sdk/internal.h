@@ -82,6 +82,18 @@ int ctel__env_enum(const char *name, const char *const *names);
 bool ctel__str_ieq(const char *a, const char *b);
 bool ctel__mem_ieq(const char *a, const char *b, size_t n);
 
+/* The value of a hex digit (either case), or -1. For percent-decoding. */
+static inline int ctel__hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* ---- time ------------------------------------------------------------------- */
 static inline uint64_t ctel__now_ns(void)
 {

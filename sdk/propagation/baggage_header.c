@@ -25,17 +25,6 @@ static bool is_baggage_octet(unsigned char c)
            (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes into out; invalid UTF-8 in the result becomes U+FFFD.
  * Returns false on a malformed escape or a character outside
  * baggage-octet. */
@@ -46,8 +35,8 @@ static bool decode_value(const char *v, size_t n, ctel__buf *out)
     for (size_t i = 0; i < n && ok; i++) {
         unsigned char c = (unsigned char)v[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(v[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(v[i + 2]) : -1;
+            int hi = i + 2 < n ? ctel__hex_value(v[i + 1]) : -1;
+            int lo = i + 2 < n ? ctel__hex_value(v[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 ok = false;
                 break;

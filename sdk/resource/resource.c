@@ -137,17 +137,6 @@ ctel_status ctel_resource_merge(const ctel_resource *base, const ctel_resource *
 
 /* ---- OTEL_RESOURCE_ATTRIBUTES -------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Trims spaces and percent-decodes s[0..n) into a new string; NULL with
  * *bad set on a malformed escape, NULL without it on out of memory. */
 static char *decode(const char *s, size_t n, bool *bad)
@@ -167,12 +156,12 @@ static char *decode(const char *s, size_t n, bool *bad)
             out[o++] = s[i];
             continue;
         }
-        if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+        if (i + 2 >= n || ctel__hex_value(s[i + 1]) < 0 || ctel__hex_value(s[i + 2]) < 0) {
             *bad = true;
             ctel__free(out);
             return NULL;
         }
-        out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        out[o++] = (char)(ctel__hex_value(s[i + 1]) * 16 + ctel__hex_value(s[i + 2]));
         i += 2;
     }
     out[o] = '\0';
