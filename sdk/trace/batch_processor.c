@@ -21,8 +21,10 @@
 /* Batches up to this size keep their home tags on the worker's stack. */
 #define CTEL__MAX_BATCH_ON_STACK 4096
 
-/* Polling while busy: every 100 us, for up to 2 ms without a full batch. */
+/* Polling while busy: every 10-100 us (see worker_main), for up to 20 polls
+ * without a full batch. */
 #define BUSY_POLL_NS 100000L
+#define BUSY_POLL_MIN_NS 10000L
 #define BUSY_POLLS 20
 
 /* How long destroy waits for an export that outlived the shutdown deadline. */
@@ -172,11 +174,13 @@ static void *worker_main(void *arg)
     uint64_t delay_ns = (uint64_t)bp->cfg.schedule_delay_ms * 1000000ull;
     uint64_t next_export = ctel__mono_ns() + delay_ns;
 
-    /* While spans arrive in full batches the worker polls every
-     * BUSY_POLL_NS instead of waiting to be signalled: application threads
-     * then never pay for a wake-up system call. After BUSY_POLLS empty polls
-     * it goes back to sleeping until signalled or the delay passes. */
+    /* While spans arrive in full batches the worker polls instead of waiting
+     * to be signalled: application threads then never pay for a wake-up
+     * system call. After BUSY_POLLS polls without a batch it goes back to
+     * sleeping until signalled or the delay passes. */
     unsigned busy_polls = 0;
+    long poll_ns = BUSY_POLL_NS;
+    uint64_t last_drain = ctel__mono_ns();
     pthread_mutex_lock(&bp->lock);
     for (;;) {
         /* Sleep until: stop, a flush request, a full batch, or the delay. */
@@ -189,7 +193,7 @@ static void *worker_main(void *arg)
             clock_gettime(CLOCK_REALTIME, &ts);
             if (busy_polls) {
                 busy_polls--;
-                ts.tv_nsec += BUSY_POLL_NS;
+                ts.tv_nsec += poll_ns;
                 if (ts.tv_nsec >= 1000000000L) {
                     ts.tv_sec++;
                     ts.tv_nsec -= 1000000000L;
@@ -222,8 +226,20 @@ static void *worker_main(void *arg)
         uint64_t drained = 0;
         if (buf)
             rc = drain(bp, buf, &drained);
-        if (drained >= bp->wake_depth)
+        uint64_t now = ctel__mono_ns();
+        if (drained >= bp->wake_depth) {
             busy_polls = BUSY_POLLS;
+            /* Poll no slower than a quarter of the queue fills at the rate
+             * just seen: nobody signals a polling worker, so the interval
+             * alone must keep the queue from overflowing. */
+            uint64_t dt = now - last_drain;
+            uint64_t quarter = bp->cfg.max_queue_size / 4 + 1;
+            uint64_t fill_ns = dt / drained * quarter;
+            poll_ns = fill_ns < BUSY_POLL_MIN_NS   ? BUSY_POLL_MIN_NS
+                      : fill_ns > BUSY_POLL_NS ? BUSY_POLL_NS
+                                               : (long)fill_ns;
+        }
+        last_drain = now;
         next_export = ctel__mono_ns() + delay_ns;
 
         pthread_mutex_lock(&bp->lock);
