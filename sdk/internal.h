@@ -78,6 +78,9 @@ bool ctel__env_duration_ms(const char *name, int64_t *out);
 /* Case-insensitive match of the trimmed value against `names` (NULL
  * terminated): returns the index; unset → -1; unknown → warning and -1. */
 int ctel__env_enum(const char *name, const char *const *names);
+/* Copies an untrusted value into `out` for a diagnostic: at most 64 bytes,
+ * control and non-ASCII bytes escaped as \xNN, "..." when cut. */
+void ctel__env_quote(const char *value, char *out, size_t cap);
 /* Case-insensitive ASCII comparison helpers used by the parsers. */
 bool ctel__str_ieq(const char *a, const char *b);
 bool ctel__mem_ieq(const char *a, const char *b, size_t n);

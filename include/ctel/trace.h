@@ -213,7 +213,11 @@ CTEL_API ctel_status ctel_sampler_create_from_env(ctel_sampler **out);
 CTEL_API ctel_status ctel_sampler_create_custom(const ctel_sampler_ops *ops, void *user_data,
                                                 ctel_sampler **out);
 
-/* E.g. "ParentBased{root=TraceIdRatioBased{0.250000}}". Owned by the sampler. */
+/* "AlwaysOnSampler", "AlwaysOffSampler", "TraceIdRatioBased{0.250000}" (six
+ * decimals), "ParentBased{root=<root's description>,remoteParentSampled=
+ * AlwaysOnSampler,remoteParentNotSampled=AlwaysOffSampler,localParentSampled=
+ * AlwaysOnSampler,localParentNotSampled=AlwaysOffSampler}" (one line, no
+ * spaces), or a custom sampler's own. Owned by the sampler; "" for NULL. */
 CTEL_API const char *ctel_sampler_description(const ctel_sampler *sampler);
 
 CTEL_API void ctel_sampler_destroy(ctel_sampler *sampler); /* NULL: no-op */

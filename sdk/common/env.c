@@ -30,7 +30,7 @@ bool ctel__mem_ieq(const char *a, const char *b, size_t n)
 
 /* Environment values are untrusted: quote at most 64 bytes, with control
  * characters and non-ASCII bytes escaped. */
-static void quote(const char *v, char *out, size_t cap)
+void ctel__env_quote(const char *v, char *out, size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; v[i] && o + 5 < cap; i++) {
@@ -87,7 +87,7 @@ bool ctel__env_bool(const char *name, bool dflt)
             return false;
     }
     char q[80];
-    quote(v, q, sizeof q);
+    ctel__env_quote(v, q, sizeof q);
     ctel__log(CTEL_LOG_WARN, "%s=\"%s\" is not true or false; using false", name, q);
     return false;
 }
@@ -109,7 +109,7 @@ bool ctel__env_int(const char *name, int64_t min, int64_t max, int64_t *out)
     }
     if (!ok) {
         char q[80];
-        quote(v, q, sizeof q);
+        ctel__env_quote(v, q, sizeof q);
         ctel__log(CTEL_LOG_WARN, "%s=\"%s\" is not an integer in [%lld, %lld]; ignored", name,
                   q, (long long)min, (long long)max);
         return false;
@@ -135,7 +135,7 @@ int ctel__env_enum(const char *name, const char *const *names)
                 return i;
     }
     char q[80];
-    quote(v, q, sizeof q);
+    ctel__env_quote(v, q, sizeof q);
     ctel__log(CTEL_LOG_WARN, "%s=\"%s\" is not a known value; ignored", name, q);
     return -1;
 }

@@ -11,10 +11,10 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_buf[64 * 1024];
 static size_t g_len;
 static size_t g_count;
+static size_t g_warnings;
 
 static void capture(ctel_log_level level, const char *msg, void *ud)
 {
-    (void)level;
     (void)ud;
     pthread_mutex_lock(&g_lock);
     size_t n = strlen(msg);
@@ -25,6 +25,8 @@ static void capture(ctel_log_level level, const char *msg, void *ud)
         g_buf[g_len] = '\0';
     }
     g_count++;
+    if (level >= CTEL_LOG_WARN)
+        g_warnings++;
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -33,6 +35,7 @@ void ts_log_capture_start(void)
     pthread_mutex_lock(&g_lock);
     g_len = 0;
     g_count = 0;
+    g_warnings = 0;
     g_buf[0] = '\0';
     pthread_mutex_unlock(&g_lock);
     ctel_set_log_level(CTEL_LOG_DEBUG);
@@ -121,4 +124,17 @@ ctel_sdk *ts_sdk_with_processor(ctel_span_processor *proc)
     assert_int_equal(ctel_sdk_create(&o, &sdk), CTEL_OK);
     assert_non_null(sdk);
     return sdk;
+}
+
+size_t ts_log_warning_count(void)
+{
+    pthread_mutex_lock(&g_lock);
+    size_t n = g_warnings;
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
+
+const char *ts_log_text(void)
+{
+    return g_buf;
 }

@@ -17,6 +17,10 @@ void ts_log_capture_stop(void);
 /* True if any captured message contains `needle`. */
 bool ts_log_contains(const char *needle);
 size_t ts_log_count(void);
+/* Messages at warn level or above since ts_log_capture_start(). */
+size_t ts_log_warning_count(void);
+/* Everything captured, one message per line (valid until the next capture). */
+const char *ts_log_text(void);
 
 /* A span exporter that counts spans and calls, can be made slow or failing,
  * and records the names of the last spans it saw. */
