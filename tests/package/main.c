@@ -16,7 +16,6 @@ int main(void)
     ctel_sdk_destroy(sdk);
     printf("ctel %s: span valid=%d status=%s\n", ctel_version(), ctel_span_context_is_valid(&sc),
            ctel_status_str(CTEL_OK));
-    return ctel_span_context_is_valid(&sc) && strcmp(ctel_version(), CTEL_VERSION_STRING) == 0
-               ? 0
-               : 1;
+    return ctel_span_context_is_valid(&sc) && strcmp(ctel_version(), CTEL_VERSION_STRING) == 0 ? 0
+                                                                                               : 1;
 }
