@@ -17,6 +17,8 @@
  */
 #include <ctel/ctel.h>
 
+#include "bench/workload.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -80,20 +82,6 @@ static void pin_to(int cpu)
 
 static int g_bare; /* unsampled round without attribute calls */
 
-static inline void one_span(ctel_tracer *t)
-{
-    if (g_bare) {
-        ctel_span_end(ctel_span_start(t, "GET /api/v1/items", NULL));
-        return;
-    }
-    ctel_span *s = ctel_span_start(t, "GET /api/v1/items", NULL);
-    ctel_span_set_attr_str(s, "http.request.method", "GET");
-    ctel_span_set_attr_int(s, "http.response.status_code", 200);
-    ctel_span_set_attr_str(s, "url.path", "/api/v1/items");
-    ctel_span_set_attr_double(s, "x.ratio", 0.5);
-    ctel_span_end(s);
-}
-
 /* Four rounds on the same threads: three warm-ups as large as the measured
  * round (the record pool grows to the most spans ever in flight), then the
  * measured round. The main thread flushes between rounds. */
@@ -106,7 +94,7 @@ static void *worker(void *p)
     for (int round = 0; round < ROUNDS; round++) {
         pthread_barrier_wait(a->barrier);
         for (long i = 0; i < a->spans; i++)
-            one_span(a->tracer);
+            bench_one_span(a->tracer, !g_bare);
         pthread_barrier_wait(a->barrier);
     }
     return NULL;

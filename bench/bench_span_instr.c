@@ -13,6 +13,8 @@
  */
 #include <ctel/ctel.h>
 
+#include "bench/workload.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +27,8 @@ static void noop_end(void *state, const ctel_span_data *span)
 
 __attribute__((noinline)) static void measured_loop(ctel_tracer *t, long n, int attrs)
 {
-    for (long i = 0; i < n; i++) {
-        ctel_span *s = ctel_span_start(t, "GET /api/v1/items", NULL);
-        if (attrs) {
-            ctel_span_set_attr_str(s, "http.request.method", "GET");
-            ctel_span_set_attr_int(s, "http.response.status_code", 200);
-            ctel_span_set_attr_str(s, "url.path", "/api/v1/items");
-            ctel_span_set_attr_double(s, "x.ratio", 0.5);
-        }
-        ctel_span_end(s);
-    }
+    for (long i = 0; i < n; i++)
+        bench_one_span(t, attrs);
 }
 
 int main(int argc, char **argv)

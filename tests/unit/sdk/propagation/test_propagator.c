@@ -66,6 +66,19 @@ static ctel_propagator *prop(const char *list)
 
 #define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+/* Extracts `in` with the default propagators over `parent`; `all` selects
+ * whether the carrier offers get_all (duplicate headers visible) or get. */
+static ctel_context *extract_from(headers *in, const ctel_context *parent, bool all)
+{
+    ctel_propagator *p = prop(NULL);
+    ctel_carrier c = {h_get, all ? h_get_all : NULL, NULL, in};
+    ctel_context *ctx = NULL;
+    assert_int_equal(ctel_propagator_extract(p, parent, &c, &ctx), CTEL_OK);
+    assert_non_null(ctx);
+    ctel_propagator_destroy(p);
+    return ctx;
+}
+
 static void test_extract_then_inject_round_trip(void **state)
 {
     (void)state;
@@ -103,16 +116,12 @@ static void test_bad_traceparent_drops_tracestate_keeps_baggage(void **state)
     add(&in, "traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01");
     add(&in, "tracestate", "rojo=1");
     add(&in, "baggage", "k=v");
-    ctel_propagator *p = prop(NULL);
-    ctel_carrier c = {h_get, h_get_all, NULL, &in};
-    ctel_context *ctx = NULL;
-    assert_int_equal(ctel_propagator_extract(p, NULL, &c, &ctx), CTEL_OK);
+    ctel_context *ctx = extract_from(&in, NULL, true);
     ctel_span_context sc;
     assert_false(ctel_context_span_context(ctx, &sc));
     assert_string_equal(ctel_context_trace_state(ctx), "");
     assert_string_equal(ctel_baggage_get(ctel_context_baggage(ctx), "k"), "v");
     ctel_context_release(ctx);
-    ctel_propagator_destroy(p);
 }
 
 static void test_duplicate_traceparent_is_invalid(void **state)
@@ -122,14 +131,10 @@ static void test_duplicate_traceparent_is_invalid(void **state)
     memset(&in, 0, sizeof in);
     add(&in, "traceparent", TP);
     add(&in, "traceparent", TP);
-    ctel_propagator *p = prop(NULL);
-    ctel_carrier c = {h_get, h_get_all, NULL, &in};
-    ctel_context *ctx = NULL;
-    assert_int_equal(ctel_propagator_extract(p, NULL, &c, &ctx), CTEL_OK);
+    ctel_context *ctx = extract_from(&in, NULL, true);
     ctel_span_context sc;
     assert_false(ctel_context_span_context(ctx, &sc));
     ctel_context_release(ctx);
-    ctel_propagator_destroy(p);
 }
 
 static void test_bad_tracestate_keeps_traceparent(void **state)
@@ -139,15 +144,11 @@ static void test_bad_tracestate_keeps_traceparent(void **state)
     memset(&in, 0, sizeof in);
     add(&in, "traceparent", TP);
     add(&in, "tracestate", "UPPER=1");
-    ctel_propagator *p = prop(NULL);
-    ctel_carrier c = {h_get, NULL, NULL, &in}; /* get only */
-    ctel_context *ctx = NULL;
-    assert_int_equal(ctel_propagator_extract(p, NULL, &c, &ctx), CTEL_OK);
+    ctel_context *ctx = extract_from(&in, NULL, false); /* get only */
     ctel_span_context sc;
     assert_true(ctel_context_span_context(ctx, &sc));
     assert_string_equal(ctel_context_trace_state(ctx), "");
     ctel_context_release(ctx);
-    ctel_propagator_destroy(p);
 }
 
 static void test_extract_keeps_parent_baggage_and_overrides(void **state)
@@ -163,17 +164,13 @@ static void test_extract_keeps_parent_baggage_and_overrides(void **state)
     ctel_context *parent = ctel_context_with_baggage(NULL, bg2);
     ctel_baggage_release(bg);
     ctel_baggage_release(bg2);
-    ctel_propagator *p = prop(NULL);
-    ctel_carrier c = {h_get, NULL, NULL, &in};
-    ctel_context *ctx = NULL;
-    assert_int_equal(ctel_propagator_extract(p, parent, &c, &ctx), CTEL_OK);
+    ctel_context *ctx = extract_from(&in, parent, false);
     const ctel_baggage *out = ctel_context_baggage(ctx);
     assert_string_equal(ctel_baggage_get(out, "shared"), "new");
     assert_string_equal(ctel_baggage_get(out, "local"), "x");
     assert_string_equal(ctel_baggage_get(out, "extra"), "1");
     ctel_context_release(ctx);
     ctel_context_release(parent);
-    ctel_propagator_destroy(p);
 }
 
 static void test_inject_from_current_span_and_nothing_when_empty(void **state)
