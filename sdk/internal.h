@@ -116,6 +116,13 @@ static inline uint64_t ctel__deadline_ns(uint32_t timeout_ms)
     return timeout_ms == 0 ? UINT64_MAX : ctel__mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 
+/* ---- exporters (sdk/trace/exporter.c) ---------------------------------------- */
+/* The state of `exp` if its export operation is `export_fn` (i.e. it is an
+ * exporter of that kind), else NULL. For kind-specific getters. */
+void *ctel__span_exporter_state_of(const ctel_span_exporter *exp,
+                                   ctel_status (*export_fn)(void *, const ctel_span_data *const *,
+                                                            size_t, uint32_t));
+
 /* ---- IDs (sdk/trace/id_generator.c) ----------------------------------------
  * Per-thread xoshiro-family generator seeded from getrandom(); re-seeded in a
  * forked child (pthread_atfork bumps a generation the thread state checks).

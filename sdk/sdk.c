@@ -113,9 +113,9 @@ static ctel_status processors_from_env(ctel_sdk *sdk)
         } else if (len == 4 && ctel__mem_ieq(start, "none", 4)) {
             continue;
         } else if (len == 4 && ctel__mem_ieq(start, "otlp", 4)) {
-            ctel__log(CTEL_LOG_INFO, "OTEL_TRACES_EXPORTER: the OTLP exporter is not available in "
-                                     "this build; spans are not exported");
-            continue;
+            ctel_status rc = ctel_otlp_http_exporter_create(NULL, &exp);
+            if (rc != CTEL_OK)
+                return rc;
         } else {
             ctel__log(CTEL_LOG_WARN, "OTEL_TRACES_EXPORTER: unknown exporter \"%.*s\" ignored "
                                      "(known: otlp, console, none)",

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "context.h"
 #include "export.h"
+#include "otlp.h"
 #include "propagation.h"
 #include "resource.h"
 #include "sdk.h"

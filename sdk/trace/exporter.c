@@ -66,6 +66,13 @@ ctel_status ctel_span_exporter_shutdown(ctel_span_exporter *e, uint32_t timeout_
     return e->ops.shutdown ? e->ops.shutdown(e->state, timeout_ms) : CTEL_OK;
 }
 
+void *ctel__span_exporter_state_of(const ctel_span_exporter *e,
+                                   ctel_status (*export_fn)(void *, const ctel_span_data *const *,
+                                                            size_t, uint32_t))
+{
+    return e && e->ops.export_spans == export_fn ? e->state : NULL;
+}
+
 const char *ctel_span_exporter_name(const ctel_span_exporter *e)
 {
     return e ? e->name : "";

@@ -1,0 +1,211 @@
+/* exporters/otlp/otlp_trace_exporter.c — the OTLP/HTTP span exporter: encode
+ * (protobuf or JSON), split to stay under the request size limit, send over
+ * the HTTP transport, read partial_success, keep stats. */
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "exporters/otlp/http/otlp_http.h"
+#include "exporters/otlp/json/otlp_json.h"
+#include "exporters/otlp/otlp_config.h"
+#include "exporters/otlp/proto/otlp_proto.h"
+
+typedef struct otlp_trace_exporter {
+    ctel__otlp_http *http;
+    ctel_otlp_protocol protocol;
+    size_t max_request_bytes;
+    ctel__buf body;
+    pthread_mutex_t lock; /* guards stats */
+    ctel_otlp_exporter_stats stats;
+} otlp_trace_exporter;
+
+static void note_failure(otlp_trace_exporter *x, const ctel__otlp_http_result *r, size_t spans)
+{
+    pthread_mutex_lock(&x->lock);
+    x->stats.requests_failed++;
+    x->stats.items_failed += spans;
+    x->stats.last_status = r->status;
+    x->stats.last_http_status = r->http_status;
+    x->stats.last_retry_after_ms = r->retry_after_ms;
+    snprintf(x->stats.last_error, sizeof x->stats.last_error, "%s", r->message);
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* partial_success of a 2xx answer, in the request's encoding. */
+static void read_partial_success(otlp_trace_exporter *x, const ctel__otlp_http_result *r,
+                                 int64_t *rejected, char *msg, size_t cap)
+{
+    *rejected = 0;
+    msg[0] = '\0';
+    if (!r->body_len)
+        return;
+    if (x->protocol == CTEL_OTLP_HTTP_JSON) {
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        json_t *ps = j ? json_object_get(j, "partialSuccess") : NULL;
+        json_t *n = ps ? json_object_get(ps, "rejectedSpans") : NULL;
+        json_t *m = ps ? json_object_get(ps, "errorMessage") : NULL;
+        if (json_is_integer(n))
+            *rejected = json_integer_value(n);
+        else if (json_is_string(n)) /* int64 travels as a string in OTLP/JSON */
+            *rejected = strtoll(json_string_value(n), NULL, 10);
+        if (json_is_string(m))
+            snprintf(msg, cap, "%s", json_string_value(m));
+        if (!j)
+            snprintf(msg, cap, "(2xx answer with an undecodable JSON body)");
+        json_decref(j);
+    } else if (ctel__otlp_proto_parse_trace_response(r->body, r->body_len, rejected, msg, cap) !=
+               CTEL_OK) {
+        snprintf(msg, cap, "(2xx answer with an undecodable protobuf body, %zu bytes)",
+                 r->body_len);
+    }
+}
+
+static ctel_status encode(otlp_trace_exporter *x, const ctel_span_data *const *spans, size_t n)
+{
+    ctel__buf_reset(&x->body);
+    return x->protocol == CTEL_OTLP_HTTP_JSON ? ctel__otlp_json_encode_traces(spans, n, &x->body)
+                                              : ctel__otlp_proto_encode_traces(spans, n, &x->body);
+}
+
+/* Sends spans[0..n) as one request, or as several when the encoding exceeds
+ * the size limit (split in halves). Stops at the first failure; *done counts
+ * the spans whose requests were answered. */
+static ctel_status send_spans(otlp_trace_exporter *x, const ctel_span_data *const *spans, size_t n,
+                              uint64_t deadline_ns)
+{
+    ctel_status rc = encode(x, spans, n);
+    if (rc != CTEL_OK) {
+        ctel__otlp_http_result r = {.status = rc, .retry_after_ms = -1};
+        snprintf(r.message, sizeof r.message, "encoding %zu spans failed: %s", n,
+                 ctel_status_str(rc));
+        note_failure(x, &r, n);
+        return rc;
+    }
+    if (x->body.len > x->max_request_bytes) {
+        if (n > 1) {
+            size_t half = n / 2;
+            rc = send_spans(x, spans, half, deadline_ns);
+            if (rc != CTEL_OK) {
+                pthread_mutex_lock(&x->lock);
+                x->stats.items_failed += n - half; /* not attempted */
+                pthread_mutex_unlock(&x->lock);
+                return rc;
+            }
+            return send_spans(x, spans + half, n - half, deadline_ns);
+        }
+        /* OTLP: a request over the limit must not be sent; record the drop. */
+        ctel__otlp_http_result r = {.status = CTEL_ERR_REJECTED, .retry_after_ms = -1};
+        snprintf(r.message, sizeof r.message,
+                 "span \"%.64s\" encodes to %zu bytes, over the %zu-byte request limit: dropped",
+                 spans[0]->name, x->body.len, x->max_request_bytes);
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: %s", r.message);
+        note_failure(x, &r, 1);
+        return CTEL_ERR_REJECTED;
+    }
+    uint32_t left = 0;
+    if (deadline_ns != UINT64_MAX) {
+        uint64_t now = ctel__mono_ns();
+        if (now >= deadline_ns) {
+            ctel__otlp_http_result r = {.status = CTEL_ERR_TIMEOUT, .retry_after_ms = -1};
+            snprintf(r.message, sizeof r.message, "export deadline passed before sending");
+            note_failure(x, &r, n);
+            return CTEL_ERR_TIMEOUT;
+        }
+        left = (uint32_t)((deadline_ns - now + 999999u) / 1000000u);
+    }
+    ctel__otlp_http_result r;
+    rc = ctel__otlp_http_send(x->http, x->body.data, x->body.len, left, &r);
+    pthread_mutex_lock(&x->lock);
+    x->stats.requests++;
+    x->stats.bytes_sent += r.wire_bytes;
+    x->stats.bytes_encoded += x->body.len;
+    pthread_mutex_unlock(&x->lock);
+    if (rc != CTEL_OK) {
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: export of %zu spans to %s failed: %s", n,
+                         ctel__otlp_http_url(x->http), r.message);
+        note_failure(x, &r, n);
+        return rc;
+    }
+    int64_t rejected = 0;
+    char msg[200];
+    read_partial_success(x, &r, &rejected, msg, sizeof msg);
+    if (rejected < 0 || (uint64_t)rejected > n)
+        rejected = rejected < 0 ? 0 : (int64_t)n;
+    if (rejected || msg[0])
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: receiver rejected %lld of %zu spans%s%s",
+                         (long long)rejected, n, msg[0] ? ": " : "", msg);
+    pthread_mutex_lock(&x->lock);
+    x->stats.items_sent += n;
+    x->stats.items_rejected += (uint64_t)rejected;
+    x->stats.last_status = CTEL_OK;
+    x->stats.last_http_status = r.http_status;
+    x->stats.last_retry_after_ms = r.retry_after_ms;
+    pthread_mutex_unlock(&x->lock);
+    return CTEL_OK;
+}
+
+static ctel_status otlp_export(void *state, const ctel_span_data *const *spans, size_t count,
+                               uint32_t timeout_ms)
+{
+    otlp_trace_exporter *x = state;
+    if (count == 0)
+        return CTEL_OK; /* never send an empty request */
+    return send_spans(x, spans, count, ctel__deadline_ns(timeout_ms));
+}
+
+static void otlp_destroy(void *state)
+{
+    otlp_trace_exporter *x = state;
+    if (!x)
+        return;
+    ctel__otlp_http_destroy(x->http);
+    ctel__buf_free(&x->body);
+    pthread_mutex_destroy(&x->lock);
+    ctel__free(x);
+}
+
+ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts, ctel_span_exporter **out)
+{
+    if (!out)
+        return CTEL_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    ctel__otlp_config cfg;
+    ctel_status rc = ctel__otlp_config_resolve(opts, "TRACES", "v1/traces", &cfg);
+    if (rc != CTEL_OK)
+        return rc;
+    otlp_trace_exporter *x = ctel__calloc(1, sizeof *x);
+    if (!x) {
+        ctel__otlp_config_free(&cfg);
+        return CTEL_ERR_NO_MEMORY;
+    }
+    pthread_mutex_init(&x->lock, NULL);
+    x->protocol = cfg.protocol;
+    x->max_request_bytes = cfg.max_request_bytes;
+    x->stats.last_retry_after_ms = -1;
+    snprintf(x->stats.endpoint, sizeof x->stats.endpoint, "%s", cfg.url);
+    rc = ctel__otlp_http_create(&cfg, &x->http);
+    ctel__otlp_config_free(&cfg);
+    if (rc != CTEL_OK) {
+        otlp_destroy(x);
+        return rc;
+    }
+    static const ctel_span_exporter_ops ops = {
+        .name = "otlp_http",
+        .export_spans = otlp_export,
+        .destroy = otlp_destroy,
+    };
+    return ctel_span_exporter_create(&ops, x, out);
+}
+
+ctel_status ctel_otlp_exporter_get_stats(const ctel_span_exporter *exp,
+                                         ctel_otlp_exporter_stats *out)
+{
+    otlp_trace_exporter *x = ctel__span_exporter_state_of(exp, otlp_export);
+    if (!x || !out)
+        return CTEL_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&x->lock);
+    *out = x->stats;
+    pthread_mutex_unlock(&x->lock);
+    return CTEL_OK;
+}
