@@ -35,8 +35,8 @@ typedef struct ctel_sdk_options {
     ctel_span_limits span_limits;
     /* Span processors, in call order. Ownership of each passes to the SDK
      * (also when creation fails). When none is given, one is built from
-     * OTEL_TRACES_EXPORTER (console | none; default: none until an OTLP
-     * exporter is linked in) wrapped in a batch processor (OTEL_BSP_*). */
+     * OTEL_TRACES_EXPORTER (otlp, the default: OTLP/HTTP, see ctel/otlp.h |
+     * console | none) wrapped in a batch processor (OTEL_BSP_*). */
     ctel_span_processor *const *span_processors;
     size_t span_processor_count;
     /* NULL: from OTEL_PROPAGATORS. Ownership passes to the SDK. */
