@@ -7,9 +7,12 @@
  * a traceparent header that the server span continues, and the outgoing call
  * injects one.
  *
- * Configuration comes from the standard variables, e.g.
- *   OTEL_SERVICE_NAME=checkout OTEL_TRACES_EXPORTER=console ./hello_trace
- * With no OTEL_TRACES_EXPORTER set, this example prints to stdout (console).
+ * Configuration comes from the standard variables. By default it exports
+ * over OTLP/HTTP to http://localhost:4318 (a Collector, or `ctel sink
+ * --print`), e.g.
+ *   OTEL_SERVICE_NAME=checkout OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./hello_trace
+ * OTEL_TRACES_EXPORTER=console prints the spans as OTLP/JSON lines instead.
+ * Exit status 0 when every span was exported.
  */
 #include <ctel/ctel.h>
 
@@ -124,8 +127,6 @@ static void handle_request(ctel_tracer *tracer, const ctel_propagator *prop, hea
 
 int main(void)
 {
-    /* This example prints its spans unless told otherwise. */
-    setenv("OTEL_TRACES_EXPORTER", "console", 0);
     setenv("OTEL_SERVICE_NAME", "hello-trace", 0);
 
     ctel_sdk *sdk = NULL;
