@@ -1,0 +1,675 @@
+/* exporters/otlp/proto/otlp_proto_trace.c — spans to a protobuf
+ * ExportTraceServiceRequest, through the protobuf-c structs of proto/.
+ *
+ * This runs on the export worker for every batch, so it allocates twice per
+ * call whatever the batch holds: one scratch block for the grouping, and one
+ * block for every protobuf-c struct and pointer array of the batch, whose
+ * exact size a sizing pass computes first; the build pass carves it up with
+ * a bump pointer. Strings and ids are not
+ * copied: the structs point into the span data, which outlives the call.
+ * protobuf-c measures strings with strlen, which is why this relies on the
+ * ctel_span_data guarantee that every string is NUL-terminated (a string
+ * with an embedded NUL is cut there). */
+#include "sdk/internal.h"
+#include "exporters/otlp/proto/otlp_proto.h"
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
+typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
+
+/* Every struct above holds pointers or 64-bit members; 8-byte steps keep
+ * them all aligned. The sizing pass and the bump allocator round alike. */
+#define ARENA_ALIGN 8u
+#define ASZ(n) (((n) + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1))
+
+typedef struct arena {
+    char *next;
+    char *end;
+} arena;
+
+/* The sizing pass guarantees the block is big enough; running out means the
+ * two passes disagree, a bug, which the caller reports as CTEL_ERR_INTERNAL
+ * instead of writing past the block. */
+static void *bump(arena *a, size_t n)
+{
+    n = ASZ(n);
+    if (CTEL_UNLIKELY((size_t)(a->end - a->next) < n))
+        return NULL;
+    void *p = a->next;
+    a->next += n;
+    return p;
+}
+
+/* ---- sizing pass --------------------------------------------------------- */
+
+static size_t attrs_size(const ctel_attribute *attrs, size_t n);
+
+static size_t value_size(const ctel_value *v)
+{
+    switch (v->type) {
+    case CTEL_VALUE_ARRAY: {
+        size_t sz = ASZ(sizeof(pb_array)) + ASZ(v->u.array.count * sizeof(pb_any *)) +
+                    ASZ(v->u.array.count * sizeof(pb_any));
+        for (size_t i = 0; i < v->u.array.count; i++)
+            sz += value_size(&v->u.array.items[i]);
+        return sz;
+    }
+    case CTEL_VALUE_KVLIST:
+        return ASZ(sizeof(pb_kvlist)) + attrs_size(v->u.kvlist.items, v->u.kvlist.count);
+    default:
+        return 0; /* scalars live inside the AnyValue itself */
+    }
+}
+
+/* A KeyValue* array, the KeyValues, their AnyValues, and what those hold. */
+static size_t attrs_size(const ctel_attribute *attrs, size_t n)
+{
+    if (!n)
+        return 0;
+    size_t sz = ASZ(n * sizeof(pb_kv *)) + ASZ(n * sizeof(pb_kv)) + ASZ(n * sizeof(pb_any));
+    for (size_t i = 0; i < n; i++)
+        if (attrs[i].value.type >= CTEL_VALUE_ARRAY)
+            sz += value_size(&attrs[i].value);
+    return sz;
+}
+
+static size_t span_size(const ctel_span_data *s)
+{
+    size_t sz = ASZ(sizeof(pb_span)) + ASZ(sizeof(pb_status));
+    sz += attrs_size(s->attributes, s->attribute_count);
+    if (s->event_count) {
+        sz += ASZ(s->event_count * sizeof(pb_event *)) + ASZ(s->event_count * sizeof(pb_event));
+        for (uint32_t i = 0; i < s->event_count; i++)
+            sz += attrs_size(s->events[i].attributes, s->events[i].attribute_count);
+    }
+    if (s->link_count) {
+        sz += ASZ(s->link_count * sizeof(pb_link *)) + ASZ(s->link_count * sizeof(pb_link));
+        for (uint32_t i = 0; i < s->link_count; i++)
+            sz += attrs_size(s->links[i].attributes, s->links[i].attribute_count);
+    }
+    return sz;
+}
+
+/* ---- build pass ---------------------------------------------------------- */
+
+static char *str_or_empty(const char *s)
+{
+    return (char *)(s ? s : "");
+}
+
+static int fill_attrs(arena *a, const ctel_attribute *attrs, size_t n, pb_kv ***out_list);
+
+static int fill_value(arena *a, pb_any *out, const ctel_value *v)
+{
+    *out = (pb_any)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    switch (v->type) {
+    case CTEL_VALUE_STRING:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        out->string_value = str_or_empty(v->u.string.ptr);
+        return 0;
+    case CTEL_VALUE_BOOL:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+        out->bool_value = v->u.boolean;
+        return 0;
+    case CTEL_VALUE_INT:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+        out->int_value = v->u.integer;
+        return 0;
+    case CTEL_VALUE_DOUBLE:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+        out->double_value = v->u.real;
+        return 0;
+    case CTEL_VALUE_BYTES:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+        out->bytes_value.len = v->u.bytes.len;
+        out->bytes_value.data = (uint8_t *)v->u.bytes.ptr;
+        return 0;
+    case CTEL_VALUE_ARRAY: {
+        size_t n = v->u.array.count;
+        pb_array *arr = bump(a, sizeof *arr);
+        pb_any **ptrs = bump(a, n * sizeof *ptrs);
+        pb_any *vals = bump(a, n * sizeof *vals);
+        if (!arr || (n && (!ptrs || !vals)))
+            return -1;
+        *arr = (pb_array)OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+        for (size_t i = 0; i < n; i++) {
+            ptrs[i] = &vals[i];
+            if (fill_value(a, &vals[i], &v->u.array.items[i]) != 0)
+                return -1;
+        }
+        arr->n_values = n;
+        arr->values = n ? ptrs : NULL;
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+        out->array_value = arr;
+        return 0;
+    }
+    case CTEL_VALUE_KVLIST: {
+        pb_kvlist *kvl = bump(a, sizeof *kvl);
+        if (!kvl)
+            return -1;
+        *kvl = (pb_kvlist)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+        if (fill_attrs(a, v->u.kvlist.items, v->u.kvlist.count, &kvl->values) != 0)
+            return -1;
+        kvl->n_values = v->u.kvlist.count;
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+        out->kvlist_value = kvl;
+        return 0;
+    }
+    default:
+        return 0; /* CTEL_VALUE_EMPTY: an AnyValue with no value set */
+    }
+}
+
+static int fill_attrs(arena *a, const ctel_attribute *attrs, size_t n, pb_kv ***out_list)
+{
+    *out_list = NULL;
+    if (!n)
+        return 0;
+    pb_kv **ptrs = bump(a, n * sizeof *ptrs);
+    pb_kv *kvs = bump(a, n * sizeof *kvs);
+    pb_any *vals = bump(a, n * sizeof *vals);
+    if (!ptrs || !kvs || !vals)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        kvs[i] = (pb_kv)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+        kvs[i].key = str_or_empty(attrs[i].key);
+        kvs[i].value = &vals[i];
+        ptrs[i] = &kvs[i];
+        if (fill_value(a, &vals[i], &attrs[i].value) != 0)
+            return -1;
+    }
+    *out_list = ptrs;
+    return 0;
+}
+
+/* Span/link flags: W3C flags in bits 0-7, 0x100 = "is-remote is known",
+ * 0x200 = remote (trace.proto's SpanFlags), as in the JSON encoder. */
+static uint32_t otlp_flags(uint8_t trace_flags, bool remote)
+{
+    return (uint32_t)trace_flags | 0x100u | (remote ? 0x200u : 0u);
+}
+
+static int fill_span(arena *a, pb_span *out, const ctel_span_data *s)
+{
+    *out = (pb_span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
+    out->trace_id.len = sizeof s->context.trace_id;
+    out->trace_id.data = (uint8_t *)s->context.trace_id;
+    out->span_id.len = sizeof s->context.span_id;
+    out->span_id.data = (uint8_t *)s->context.span_id;
+    out->trace_state = str_or_empty(s->trace_state);
+    if (s->has_parent) {
+        out->parent_span_id.len = sizeof s->parent_span_id;
+        out->parent_span_id.data = (uint8_t *)s->parent_span_id;
+    }
+    out->flags = otlp_flags(s->context.trace_flags, s->has_parent && s->parent_is_remote);
+    out->name = str_or_empty(s->name);
+    out->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
+    out->start_time_unix_nano = s->start_time_unix_nano;
+    out->end_time_unix_nano = s->end_time_unix_nano;
+    if (fill_attrs(a, s->attributes, s->attribute_count, &out->attributes) != 0)
+        return -1;
+    out->n_attributes = s->attribute_count;
+    out->dropped_attributes_count = s->dropped_attributes_count;
+
+    if (s->event_count) {
+        pb_event **ptrs = bump(a, s->event_count * sizeof *ptrs);
+        pb_event *evs = bump(a, s->event_count * sizeof *evs);
+        if (!ptrs || !evs)
+            return -1;
+        for (uint32_t i = 0; i < s->event_count; i++) {
+            const ctel_span_event_data *e = &s->events[i];
+            evs[i] = (pb_event)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
+            evs[i].time_unix_nano = e->time_unix_nano;
+            evs[i].name = str_or_empty(e->name);
+            if (fill_attrs(a, e->attributes, e->attribute_count, &evs[i].attributes) != 0)
+                return -1;
+            evs[i].n_attributes = e->attribute_count;
+            evs[i].dropped_attributes_count = e->dropped_attributes_count;
+            ptrs[i] = &evs[i];
+        }
+        out->n_events = s->event_count;
+        out->events = ptrs;
+    }
+    out->dropped_events_count = s->dropped_events_count;
+
+    if (s->link_count) {
+        pb_link **ptrs = bump(a, s->link_count * sizeof *ptrs);
+        pb_link *lks = bump(a, s->link_count * sizeof *lks);
+        if (!ptrs || !lks)
+            return -1;
+        for (uint32_t i = 0; i < s->link_count; i++) {
+            const ctel_span_link_data *l = &s->links[i];
+            lks[i] = (pb_link)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__LINK__INIT;
+            lks[i].trace_id.len = sizeof l->context.trace_id;
+            lks[i].trace_id.data = (uint8_t *)l->context.trace_id;
+            lks[i].span_id.len = sizeof l->context.span_id;
+            lks[i].span_id.data = (uint8_t *)l->context.span_id;
+            lks[i].trace_state = str_or_empty(l->trace_state);
+            if (fill_attrs(a, l->attributes, l->attribute_count, &lks[i].attributes) != 0)
+                return -1;
+            lks[i].n_attributes = l->attribute_count;
+            lks[i].dropped_attributes_count = l->dropped_attributes_count;
+            lks[i].flags = otlp_flags(l->context.trace_flags, l->context.is_remote);
+            ptrs[i] = &lks[i];
+        }
+        out->n_links = s->link_count;
+        out->links = ptrs;
+    }
+    out->dropped_links_count = s->dropped_links_count;
+
+    /* Always present, as in the JSON form ("status":{} for UNSET). */
+    pb_status *st = bump(a, sizeof *st);
+    if (!st)
+        return -1;
+    *st = (pb_status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
+    st->message = str_or_empty(s->status_message);
+    st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status_code;
+    out->status = st;
+    return 0;
+}
+
+/* ---- grouping ------------------------------------------------------------ */
+
+/* One ScopeSpans: spans sharing a (resource, scope) pair, chained through
+ * span_next in batch order. Groups are created in order of first appearance
+ * and chained per resource in that order. */
+typedef struct scope_group {
+    const ctel_scope_info *scope;
+    uint32_t res;        /* index of the resource group */
+    uint32_t first_span; /* chain through grouping.span_next */
+    uint32_t last_span;
+    uint32_t next;       /* next scope group of the same resource */
+    pb_scope *msg;
+    size_t scope_len; /* packed InstrumentationScope */
+    size_t len;       /* packed ScopeSpans body */
+} scope_group;
+
+typedef struct res_group {
+    const ctel_resource *res;
+    uint32_t first_sg;
+    uint32_t last_sg;
+    pb_resource *msg;
+    size_t resource_len; /* packed Resource */
+    size_t len;          /* packed ResourceSpans body */
+} res_group;
+
+#define NONE UINT32_MAX
+
+typedef struct grouping {
+    res_group *rg;
+    scope_group *sg;
+    uint32_t *span_next;
+    pb_span *spans;  /* the built spans, in batch order */
+    size_t *span_len; /* packed size of each span */
+    uint32_t n_rg, n_sg;
+} grouping;
+
+static void group_spans(grouping *g, const ctel_span_data *const *spans, size_t count)
+{
+    uint32_t k = NONE;
+    for (uint32_t i = 0; i < count; i++) {
+        const ctel_resource *res = spans[i]->resource;
+        const ctel_scope_info *scope = spans[i]->scope;
+        /* Batches usually hold one resource and a few scopes, often in runs:
+         * try the previous span's group before scanning. */
+        if (k == NONE || g->sg[k].scope != scope || g->rg[g->sg[k].res].res != res) {
+            for (k = 0; k < g->n_sg; k++)
+                if (g->sg[k].scope == scope && g->rg[g->sg[k].res].res == res)
+                    break;
+            if (k == g->n_sg) {
+                uint32_t r;
+                for (r = 0; r < g->n_rg; r++)
+                    if (g->rg[r].res == res)
+                        break;
+                if (r == g->n_rg) {
+                    g->rg[r] = (res_group){res, k, NONE, NULL, 0, 0};
+                    g->n_rg++;
+                } else {
+                    g->sg[g->rg[r].last_sg].next = k;
+                }
+                g->rg[r].last_sg = k;
+                g->sg[k] = (scope_group){scope, r, i, NONE, NONE, NULL, 0, 0};
+                g->n_sg++;
+            } else {
+                g->span_next[g->sg[k].last_span] = i;
+            }
+        } else {
+            g->span_next[g->sg[k].last_span] = i;
+        }
+        g->sg[k].last_span = i;
+        g->span_next[i] = NONE;
+    }
+}
+
+static size_t groups_size(const grouping *g)
+{
+    size_t sz = 0;
+    for (uint32_t r = 0; r < g->n_rg; r++) {
+        const ctel_resource *res = g->rg[r].res;
+        sz += ASZ(sizeof(pb_resource)) +
+              attrs_size(ctel_resource_attributes(res), ctel_resource_attribute_count(res));
+    }
+    for (uint32_t k = 0; k < g->n_sg; k++) {
+        const ctel_scope_info *sc = g->sg[k].scope;
+        sz += ASZ(sizeof(pb_scope));
+        if (sc)
+            sz += attrs_size(sc->attributes, sc->attribute_count);
+    }
+    return sz;
+}
+
+static int build_groups(arena *a, grouping *g)
+{
+    for (uint32_t r = 0; r < g->n_rg; r++) {
+        const ctel_resource *res = g->rg[r].res;
+        pb_resource *pr = bump(a, sizeof *pr);
+        if (!pr)
+            return -1;
+        *pr = (pb_resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+        size_t nattrs = ctel_resource_attribute_count(res);
+        if (fill_attrs(a, ctel_resource_attributes(res), nattrs, &pr->attributes) != 0)
+            return -1;
+        pr->n_attributes = nattrs;
+        g->rg[r].msg = pr;
+    }
+    for (uint32_t k = 0; k < g->n_sg; k++) {
+        const ctel_scope_info *sc = g->sg[k].scope;
+        pb_scope *ps = bump(a, sizeof *ps);
+        if (!ps)
+            return -1;
+        *ps = (pb_scope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+        if (sc) {
+            ps->name = str_or_empty(sc->name);
+            ps->version = str_or_empty(sc->version);
+            if (fill_attrs(a, sc->attributes, sc->attribute_count, &ps->attributes) != 0)
+                return -1;
+            ps->n_attributes = sc->attribute_count;
+        }
+        g->sg[k].msg = ps;
+    }
+    return 0;
+}
+
+/* ---- framing ---------------------------------------------------------------
+ * The three outer levels (request, ResourceSpans, ScopeSpans) are written
+ * here; Resource, InstrumentationScope and each Span are packed by
+ * protobuf_c_message_pack. Letting protobuf-c pack the whole request costs
+ * twice: protobuf_c_message_get_packed_size walks every span first (40% of
+ * the encode), and each nesting level moves everything below it once more
+ * to fit its length prefix. Instead, each span's size is bounded from the
+ * span data during the sizing pass (cheap: no descriptor walk), the output
+ * reserves the bound, and each length-delimited field is written with room
+ * for the bound's length prefix, shifted left in the rare case the actual
+ * length needs fewer prefix bytes. The bound counts strings with strlen,
+ * exactly as protobuf-c does, so it holds for any span data. */
+
+/* Field tags (field number << 3 | wire type 2) of trace_service.proto and
+ * trace.proto. */
+#define TAG_REQUEST_RESOURCE_SPANS 0x0a /* ExportTraceServiceRequest.resource_spans = 1 */
+#define TAG_RS_RESOURCE 0x0a            /* ResourceSpans.resource = 1 */
+#define TAG_RS_SCOPE_SPANS 0x12         /* ResourceSpans.scope_spans = 2 */
+#define TAG_RS_SCHEMA_URL 0x1a          /* ResourceSpans.schema_url = 3 */
+#define TAG_SS_SCOPE 0x0a               /* ScopeSpans.scope = 1 */
+#define TAG_SS_SPANS 0x12               /* ScopeSpans.spans = 2 */
+#define TAG_SS_SCHEMA_URL 0x1a          /* ScopeSpans.schema_url = 3 */
+
+/* Upper bounds of encoded fields: a tag takes at most 2 bytes here (field
+ * numbers < 2048), a length prefix at most 5 (protobuf-c writes uint32
+ * lengths), a varint at most 10. */
+#define B_LEN(body) (2 + 5 + (body))
+#define B_VARINT (2 + 10)
+#define B_FIXED64 (2 + 8)
+#define B_FIXED32 (2 + 4)
+
+static size_t str_bound(const char *s)
+{
+    return B_LEN(s ? strlen(s) : 0);
+}
+
+static size_t attrs_bound(const ctel_attribute *attrs, size_t n);
+
+static size_t value_bound(const ctel_value *v)
+{
+    size_t b = 0;
+    switch (v->type) {
+    case CTEL_VALUE_STRING:
+        return str_bound(v->u.string.ptr);
+    case CTEL_VALUE_BOOL:
+    case CTEL_VALUE_INT:
+        return B_VARINT;
+    case CTEL_VALUE_DOUBLE:
+        return B_FIXED64;
+    case CTEL_VALUE_BYTES:
+        return B_LEN(v->u.bytes.len);
+    case CTEL_VALUE_ARRAY:
+        for (size_t i = 0; i < v->u.array.count; i++)
+            b += B_LEN(value_bound(&v->u.array.items[i]));
+        return B_LEN(b);
+    case CTEL_VALUE_KVLIST:
+        return B_LEN(attrs_bound(v->u.kvlist.items, v->u.kvlist.count));
+    default:
+        return 0;
+    }
+}
+
+/* The repeated KeyValue field and its dropped count. */
+static size_t attrs_bound(const ctel_attribute *attrs, size_t n)
+{
+    size_t b = B_VARINT;
+    for (size_t i = 0; i < n; i++)
+        b += B_LEN(str_bound(attrs[i].key) + B_LEN(value_bound(&attrs[i].value)));
+    return b;
+}
+
+/* Bound of a packed Span (its body, without tag and length). */
+static size_t span_bound(const ctel_span_data *s)
+{
+    size_t b = B_LEN(16) + B_LEN(8) + B_LEN(8) + str_bound(s->trace_state) + B_FIXED32 +
+               str_bound(s->name) + B_VARINT + 2 * B_FIXED64;
+    b += attrs_bound(s->attributes, s->attribute_count);
+    for (uint32_t i = 0; i < s->event_count; i++) {
+        const ctel_span_event_data *e = &s->events[i];
+        b += B_LEN(B_FIXED64 + str_bound(e->name) +
+                   attrs_bound(e->attributes, e->attribute_count));
+    }
+    for (uint32_t i = 0; i < s->link_count; i++) {
+        const ctel_span_link_data *l = &s->links[i];
+        b += B_LEN(B_LEN(16) + B_LEN(8) + str_bound(l->trace_state) + B_FIXED32 +
+                   attrs_bound(l->attributes, l->attribute_count));
+    }
+    b += 2 * B_VARINT; /* dropped events and links */
+    b += B_LEN(str_bound(s->status_message) + B_VARINT);
+    return b;
+}
+
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, size_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* A length-delimited field being written: its tag is out, its body starts
+ * after room for the length prefix of `bound`. */
+typedef struct open_field {
+    uint8_t *prefix;
+    uint8_t *body;
+} open_field;
+
+static open_field field_open(uint8_t *p, uint8_t tag, size_t bound)
+{
+    *p++ = tag;
+    return (open_field){p, p + varint_len(bound)};
+}
+
+/* Writes the prefix for the body [f.body, end) and returns the field's end. */
+static uint8_t *field_close(open_field f, uint8_t *end)
+{
+    size_t len = (size_t)(end - f.body);
+    size_t room = (size_t)(f.body - f.prefix);
+    if (varint_len(len) < room) {
+        memmove(f.prefix + varint_len(len), f.body, len);
+        end -= room - varint_len(len);
+    }
+    put_varint(f.prefix, len);
+    return end;
+}
+
+static uint8_t *put_string(uint8_t *p, uint8_t tag, const char *s, size_t n)
+{
+    *p++ = tag;
+    p = put_varint(p, n);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static const char *scope_schema(const scope_group *sg)
+{
+    return sg->scope && sg->scope->schema_url ? sg->scope->schema_url : "";
+}
+
+static const char *res_schema(const res_group *rg)
+{
+    const char *url = ctel_resource_schema_url(rg->res);
+    return url ? url : "";
+}
+
+/* Bounds of every level, bottom up (span bounds are in g->span_len);
+ * returns the request's bound. */
+static size_t measure(grouping *g)
+{
+    size_t total = 0;
+    for (uint32_t r = 0; r < g->n_rg; r++) {
+        res_group *rg = &g->rg[r];
+        rg->resource_len = protobuf_c_message_get_packed_size(&rg->msg->base);
+        size_t rlen = B_LEN(rg->resource_len) + str_bound(res_schema(rg));
+        for (uint32_t k = rg->first_sg; k != NONE; k = g->sg[k].next) {
+            scope_group *sg = &g->sg[k];
+            sg->scope_len = protobuf_c_message_get_packed_size(&sg->msg->base);
+            size_t slen = B_LEN(sg->scope_len) + str_bound(scope_schema(sg));
+            for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i])
+                slen += B_LEN(g->span_len[i]);
+            sg->len = slen;
+            rlen += B_LEN(slen);
+        }
+        rg->len = rlen;
+        total += B_LEN(rlen);
+    }
+    return total;
+}
+
+/* Writes the request within the bounds measure() computed; returns its end. */
+static uint8_t *write_request(const grouping *g, uint8_t *p)
+{
+    for (uint32_t r = 0; r < g->n_rg; r++) {
+        const res_group *rg = &g->rg[r];
+        open_field rs = field_open(p, TAG_REQUEST_RESOURCE_SPANS, rg->len);
+        p = rs.body;
+        *p++ = TAG_RS_RESOURCE;
+        p = put_varint(p, rg->resource_len);
+        p += protobuf_c_message_pack(&rg->msg->base, p);
+        for (uint32_t k = rg->first_sg; k != NONE; k = g->sg[k].next) {
+            const scope_group *sg = &g->sg[k];
+            open_field ss = field_open(p, TAG_RS_SCOPE_SPANS, sg->len);
+            p = ss.body;
+            *p++ = TAG_SS_SCOPE;
+            p = put_varint(p, sg->scope_len);
+            p += protobuf_c_message_pack(&sg->msg->base, p);
+            for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i]) {
+                open_field sp = field_open(p, TAG_SS_SPANS, g->span_len[i]);
+                p = field_close(sp, sp.body + protobuf_c_message_pack(&g->spans[i].base, sp.body));
+            }
+            const char *url = scope_schema(sg);
+            if (*url)
+                p = put_string(p, TAG_SS_SCHEMA_URL, url, strlen(url));
+            p = field_close(ss, p);
+        }
+        const char *url = res_schema(rg);
+        if (*url)
+            p = put_string(p, TAG_RS_SCHEMA_URL, url, strlen(url));
+        p = field_close(rs, p);
+    }
+    return p;
+}
+
+ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, size_t count,
+                                           ctel__buf *out)
+{
+    if (count == 0) { /* the empty message has no bytes */
+        ctel_status rc = ctel__buf_reserve(out, 0);
+        if (rc == CTEL_OK)
+            out->data[out->len] = '\0';
+        return rc;
+    }
+    if (count >= NONE)
+        return CTEL_ERR_INVALID_ARGUMENT;
+
+    /* Scratch for the grouping and bounds: at most `count` groups of each. */
+    size_t scratch = ASZ(count * sizeof(res_group)) + ASZ(count * sizeof(scope_group)) +
+                     ASZ(count * sizeof(uint32_t)) + ASZ(count * sizeof(size_t));
+    char *gmem = ctel__malloc(scratch);
+    if (!gmem)
+        return CTEL_ERR_NO_MEMORY;
+    grouping g = {0};
+    g.rg = (res_group *)gmem;
+    g.sg = (scope_group *)(gmem + ASZ(count * sizeof(res_group)));
+    g.span_next = (uint32_t *)((char *)g.sg + ASZ(count * sizeof(scope_group)));
+    g.span_len = (size_t *)((char *)g.span_next + ASZ(count * sizeof(uint32_t)));
+    group_spans(&g, spans, count);
+
+    size_t total = groups_size(&g) + ASZ(count * sizeof(pb_span));
+    for (size_t i = 0; i < count; i++) {
+        total += span_size(spans[i]) - ASZ(sizeof(pb_span));
+        g.span_len[i] = span_bound(spans[i]);
+    }
+    char *block = ctel__malloc(total);
+    if (!block) {
+        ctel__free(gmem);
+        return CTEL_ERR_NO_MEMORY;
+    }
+    arena a = {block, block + total};
+    ctel_status rc = CTEL_OK;
+    g.spans = bump(&a, count * sizeof(pb_span));
+    if (!g.spans || build_groups(&a, &g) != 0)
+        rc = CTEL_ERR_INTERNAL;
+    for (size_t i = 0; i < count && rc == CTEL_OK; i++)
+        if (fill_span(&a, &g.spans[i], spans[i]) != 0)
+            rc = CTEL_ERR_INTERNAL;
+    if (rc == CTEL_ERR_INTERNAL)
+        ctel__log(CTEL_LOG_ERROR, "otlp proto: encoder sizing mismatch (a ctel bug)");
+
+    if (rc == CTEL_OK) {
+        size_t bound = measure(&g);
+        rc = ctel__buf_reserve(out, bound);
+        if (rc == CTEL_OK) {
+            uint8_t *start = (uint8_t *)out->data + out->len;
+            out->len += (size_t)(write_request(&g, start) - start);
+            out->data[out->len] = '\0';
+        }
+    }
+    ctel__free(block);
+    ctel__free(gmem);
+    return rc;
+}
