@@ -9,11 +9,26 @@ bash scripts/install-deps.sh
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCTEL_BUILD_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 for b in build/bench/bench/bench_*; do
-  case "$b" in *_instr) continue ;; esac
+  case "$b" in *_instr|*/bench_otlp_http) continue ;; esac
   [ -x "$b" ] || continue
   echo "== $(basename "$b")" >&2
   "$b" "$@"
 done
+
+# End to end over OTLP/HTTP: a receiver in its own process (`ctel sink
+# --discard`) on loopback; 10,000,000 spans per run, protobuf, plain and gzip.
+tmp=$(mktemp -d)
+build/bench/ctel sink --discard --http 127.0.0.1:0 --ready-file "$tmp/addr" 2>"$tmp/sink.err" &
+sink_pid=$!
+trap 'kill $sink_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do [ -s "$tmp/addr" ] && break; sleep 0.05; done
+endpoint="http://$(cat "$tmp/addr")/v1/traces"
+echo "== bench_otlp_http (receiver: ctel sink --discard at $endpoint)" >&2
+build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 2>/dev/null
+build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 --gzip --tag _gzip 2>/dev/null
+kill -INT $sink_pid
+wait $sink_pid 2>/dev/null || true
+echo "receiver: $(tail -n 1 "$tmp/sink.err")" >&2
 
 # Instruction counts (repeatable on a noisy machine): callgrind over the span
 # API alone, per span.
