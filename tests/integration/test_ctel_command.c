@@ -1,6 +1,7 @@
 /* Integration: the `ctel` command's probe and gen against a real OTLP/HTTP
  * receiver (the ctel sink, in-process) over loopback. */
-/* ctest-labels: no-tsan -- runs the ctel command with system(): a fork of a threaded process */
+/* ctest-labels: no-tsan */
+/* (no-tsan: it runs the ctel command with system(), a fork of a threaded process) */
 #include "support/test_support.h"
 #include "tools/ctel/sink/sink.h"
 
