@@ -72,10 +72,15 @@ static bool jd_int64(jd *d, const json_t *v, const char *what, bool is_signed, u
         return true;
     }
     if (json_is_real(v)) {
+        /* Range first, then integrality (no libm: the cast truncates). */
         double x = json_real_value(v);
-        if (x != floor(x) || x < (is_signed ? -9.2e18 : 0) || x > 1.8e19)
+        bool in_range = is_signed ? (x >= -9.2e18 && x <= 9.2e18) : (x >= 0 && x <= 1.8e19);
+        if (!in_range)
+            return jd_fail(d, "%s: must be a 64-bit integer", what);
+        uint64_t u = is_signed ? (uint64_t)(int64_t)x : (uint64_t)x;
+        if ((is_signed ? (double)(int64_t)u : (double)u) != x)
             return jd_fail(d, "%s: must be an integer", what);
-        *out = is_signed ? (uint64_t)(int64_t)x : (uint64_t)x;
+        *out = u;
         return true;
     }
     if (json_is_string(v)) {
