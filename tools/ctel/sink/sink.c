@@ -80,7 +80,8 @@ static int sink_listen(ctel_sink *s, char *err, size_t err_cap)
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (s->addr.ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)&s->addr, s->addr_len) != 0 || listen(fd, SOMAXCONN) != 0) {
+    if (bind(fd, (const struct sockaddr *)&s->addr, s->addr_len) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
         snprintf(err, err_cap, "cannot listen on %s:%u: %s", s->host, (unsigned)s->port,
                  strerror(errno));
         close(fd);
@@ -91,17 +92,15 @@ static int sink_listen(ctel_sink *s, char *err, size_t err_cap)
 
 static struct MHD_Daemon *sink_daemon(ctel_sink *s, int fd)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ITC;
     if (s->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    return MHD_start_daemon(flags, 0, NULL, NULL, ctel__sink_access, s,
-                            MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                            MHD_OPTION_NOTIFY_COMPLETED, ctel__sink_completed, s,
+    return MHD_start_daemon(flags, 0, NULL, NULL, ctel__sink_access, s, MHD_OPTION_LISTEN_SOCKET,
+                            (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED, ctel__sink_completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-                            MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
 }
 
 /* Binds and starts a daemon on s->addr (port fixed after the first start). */

@@ -178,8 +178,9 @@ int ctel_cmd_sink(int argc, char **argv)
             snprintf(name, sizeof name, "%s", flag);
             val = NULL;
         }
-        static const char *const valued[] = {"--http", "--out", "--ready-file", "--fail", "--delay",
-                                             "--close", "--partial", "--garbage", "--down-at"};
+        static const char *const valued[] = {"--http",    "--out",     "--ready-file",
+                                             "--fail",    "--delay",   "--close",
+                                             "--partial", "--garbage", "--down-at"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
             known |= !strcmp(name, valued[k]);
@@ -210,7 +211,8 @@ int ctel_cmd_sink(int argc, char **argv)
                 *status++ = '\0';
             if (retry)
                 *retry++ = '\0';
-            if (!status || !parse_count(copy, &faults.fail_count) || !parse_int(status, 100, 599, &v))
+            if (!status || !parse_count(copy, &faults.fail_count) ||
+                !parse_int(status, 100, 599, &v))
                 return usage_error("--fail wants N:STATUS[:RETRY_AFTER], not '%s'", val);
             faults.fail_status = (int)v;
             if (retry)
@@ -223,7 +225,8 @@ int ctel_cmd_sink(int argc, char **argv)
             if (!parse_count(val, &faults.close_count))
                 return usage_error("--close wants N or all, not '%s'", val);
         } else if (!strcmp(name, "--partial")) {
-            if (split(val, copy, sizeof copy, parts, 2) != 2 || !parse_count(parts[0], &faults.partial_count) ||
+            if (split(val, copy, sizeof copy, parts, 2) != 2 ||
+                !parse_count(parts[0], &faults.partial_count) ||
                 !parse_int(parts[1], 0, LONG_MAX, &v))
                 return usage_error("--partial wants N:REJECTED, not '%s'", val);
             faults.partial_rejected = v;
@@ -231,7 +234,8 @@ int ctel_cmd_sink(int argc, char **argv)
             if (!parse_count(val, &faults.garbage_count))
                 return usage_error("--garbage wants N or all, not '%s'", val);
         } else if (!strcmp(name, "--down-at")) {
-            if (split(val, copy, sizeof copy, parts, 2) != 2 || !parse_int(parts[0], 0, 86400 * 365, &down_at) ||
+            if (split(val, copy, sizeof copy, parts, 2) != 2 ||
+                !parse_int(parts[0], 0, 86400 * 365, &down_at) ||
                 !parse_int(parts[1], 0, INT_MAX / 1000, &down_for))
                 return usage_error("--down-at wants S:FOR_S, not '%s'", val);
         }
@@ -258,8 +262,8 @@ int ctel_cmd_sink(int argc, char **argv)
     ctel_sink_set_faults(sink, &faults);
     uint16_t bound = ctel_sink_port(sink);
     bool v6 = strchr(host, ':') != NULL;
-    fprintf(stderr, "ctel sink: listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
-            (unsigned)bound);
+    fprintf(stderr, "ctel sink: listening on http://%s%s%s:%u\n", v6 ? "[" : "", host,
+            v6 ? "]" : "", (unsigned)bound);
     if (ready_file && write_ready_file(ready_file, host, bound) != 0) {
         fprintf(stderr, "ctel sink: cannot write %s: %s\n", ready_file, strerror(errno));
         ctel_sink_stop(sink);
@@ -273,8 +277,9 @@ int ctel_cmd_sink(int argc, char **argv)
         if (down_at >= 0) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            long long left_ms = (long long)down_at * 1000 - ((long long)(now.tv_sec - started.tv_sec) * 1000 +
-                                                             (now.tv_nsec - started.tv_nsec) / 1000000);
+            long long left_ms =
+                (long long)down_at * 1000 - ((long long)(now.tv_sec - started.tv_sec) * 1000 +
+                                             (now.tv_nsec - started.tv_nsec) / 1000000);
             if (left_ms <= 0) {
                 fprintf(stderr, "ctel sink: going down for %lds\n", down_for);
                 ctel_sink_go_down(sink, (int)(down_for * 1000));
@@ -295,10 +300,12 @@ int ctel_cmd_sink(int argc, char **argv)
     ctel_sink_get_stats(sink, &st);
     ctel_sink_stop(sink);
     fprintf(stderr,
-            "ctel sink: %llu requests, %llu spans accepted, %llu requests accepted, %llu spans rejected, "
+            "ctel sink: %llu requests, %llu spans accepted, %llu requests accepted, %llu spans "
+            "rejected, "
             "%llu failed, %llu closed, %llu bad requests, %llu bytes\n",
-            (unsigned long long)st.requests, (unsigned long long)st.spans, (unsigned long long)st.accepted,
-            (unsigned long long)st.rejected_spans, (unsigned long long)st.failed, (unsigned long long)st.closed,
+            (unsigned long long)st.requests, (unsigned long long)st.spans,
+            (unsigned long long)st.accepted, (unsigned long long)st.rejected_spans,
+            (unsigned long long)st.failed, (unsigned long long)st.closed,
             (unsigned long long)st.bad_requests, (unsigned long long)st.bytes);
     return 0;
 }

@@ -140,8 +140,8 @@ static inline bool pb_field(const uint8_t **pp, const uint8_t *end, uint32_t *fi
 
 /* Wire types of Span fields 1..16 (trace.proto). */
 static const uint8_t span_wt[17] = {
-    WT_ANY, WT_LEN, WT_LEN, WT_LEN, WT_LEN, WT_LEN, WT_VARINT, WT_I64, WT_I64,
-    WT_LEN, WT_VARINT, WT_LEN, WT_VARINT, WT_LEN, WT_VARINT, WT_LEN, WT_I32,
+    WT_ANY, WT_LEN,    WT_LEN, WT_LEN,    WT_LEN, WT_LEN,    WT_VARINT, WT_I64, WT_I64,
+    WT_LEN, WT_VARINT, WT_LEN, WT_VARINT, WT_LEN, WT_VARINT, WT_LEN,    WT_I32,
 };
 
 static bool pb_span(const uint8_t *p, const uint8_t *end)

@@ -101,13 +101,15 @@ static bool sink_append(sink_req *rq, const char *data, size_t n)
     return true;
 }
 
-static enum MHD_Result sink_send(struct MHD_Connection *c, unsigned status, bool json, const void *body,
-                                 size_t len, const char *retry_after)
+static enum MHD_Result sink_send(struct MHD_Connection *c, unsigned status, bool json,
+                                 const void *body, size_t len, const char *retry_after)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json ? SINK_CT_JSON : SINK_CT_PROTOBUF);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            json ? SINK_CT_JSON : SINK_CT_PROTOBUF);
     if (retry_after && retry_after[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
     if (status == 405)
@@ -121,18 +123,28 @@ static enum MHD_Result sink_send(struct MHD_Connection *c, unsigned status, bool
 static int sink_grpc_code(unsigned status)
 {
     switch (status) {
-    case 400: return 3;  /* INVALID_ARGUMENT */
-    case 401: return 16; /* UNAUTHENTICATED */
-    case 403: return 7;  /* PERMISSION_DENIED */
-    case 404: return 5;  /* NOT_FOUND */
-    case 405: return 12; /* UNIMPLEMENTED */
-    case 413: return 8;  /* RESOURCE_EXHAUSTED */
-    case 415: return 3;
-    case 429: return 8;
+    case 400:
+        return 3; /* INVALID_ARGUMENT */
+    case 401:
+        return 16; /* UNAUTHENTICATED */
+    case 403:
+        return 7; /* PERMISSION_DENIED */
+    case 404:
+        return 5; /* NOT_FOUND */
+    case 405:
+        return 12; /* UNIMPLEMENTED */
+    case 413:
+        return 8; /* RESOURCE_EXHAUSTED */
+    case 415:
+        return 3;
+    case 429:
+        return 8;
     case 502:
     case 503:
-    case 504: return 14; /* UNAVAILABLE */
-    default: return status >= 500 ? 13 : 2; /* INTERNAL : UNKNOWN */
+    case 504:
+        return 14; /* UNAVAILABLE */
+    default:
+        return status >= 500 ? 13 : 2; /* INTERNAL : UNKNOWN */
     }
 }
 
@@ -145,8 +157,8 @@ static enum MHD_Result sink_send_status(struct MHD_Connection *c, unsigned statu
         json_t *o = json_pack("{s:i,s:s}", "code", code, "message", msg);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
-        enum MHD_Result ret = sink_send(c, status, true, text ? text : "{}", text ? strlen(text) : 2,
-                                        retry_after);
+        enum MHD_Result ret =
+            sink_send(c, status, true, text ? text : "{}", text ? strlen(text) : 2, retry_after);
         free(text);
         return ret;
     }
@@ -165,7 +177,8 @@ static enum MHD_Result sink_send_status(struct MHD_Connection *c, unsigned statu
 
 /* The success answer: an ExportTraceServiceResponse, with partial_success
  * when `partial` is set. */
-static enum MHD_Result sink_send_ok(struct MHD_Connection *c, bool json, bool partial, int64_t rejected)
+static enum MHD_Result sink_send_ok(struct MHD_Connection *c, bool json, bool partial,
+                                    int64_t rejected)
 {
     char msg[96];
     snprintf(msg, sizeof msg, "ctel sink: %lld spans rejected (injected partial success)",
@@ -174,21 +187,27 @@ static enum MHD_Result sink_send_ok(struct MHD_Connection *c, bool json, bool pa
         char text[256];
         int n;
         if (partial)
-            n = snprintf(text, sizeof text, "{\"partialSuccess\":{\"rejectedSpans\":\"%lld\",\"errorMessage\":\"%s\"}}",
-                         (long long)rejected, msg);
+            n = snprintf(
+                text, sizeof text,
+                "{\"partialSuccess\":{\"rejectedSpans\":\"%lld\",\"errorMessage\":\"%s\"}}",
+                (long long)rejected, msg);
         else
             n = snprintf(text, sizeof text, "{}");
         return sink_send(c, 200, true, text, (size_t)n, NULL);
     }
     if (!partial)
         return sink_send(c, 200, false, "", 0, NULL);
-    ctel__sink_partial_msg ps = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    ctel__sink_partial_msg ps =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
     ps.rejected_spans = rejected;
     ps.error_message = msg;
-    ctel__sink_resp_msg resp = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    ctel__sink_resp_msg resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
     resp.partial_success = &ps;
     uint8_t buf[256];
-    size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(&resp);
+    size_t n =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(
+            &resp);
     if (n > sizeof buf)
         return MHD_NO;
     opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&resp, buf);
@@ -280,8 +299,8 @@ static void sink_count_bad(ctel_sink *s)
 /* Decodes (or, discarding, only counts) the body. On success *msg may be
  * NULL (discard). Returns the HTTP status to answer on failure, 0 on
  * success, with a reason in `err`. */
-static unsigned sink_decode(ctel_sink *s, sink_req *rq, ctel__sink_msg **msg, uint64_t *spans, char *err,
-                            size_t err_cap)
+static unsigned sink_decode(ctel_sink *s, sink_req *rq, ctel__sink_msg **msg, uint64_t *spans,
+                            char *err, size_t err_cap)
 {
     const uint8_t *body = rq->body ? rq->body : (const uint8_t *)"";
     size_t len = rq->len;
@@ -306,8 +325,9 @@ static unsigned sink_decode(ctel_sink *s, sink_req *rq, ctel__sink_msg **msg, ui
     }
     unsigned status = 0;
     if (s->opts.discard) {
-        int rc = rq->json ? ctel__sink_count_spans_json((const char *)body, len, spans, err, err_cap)
-                          : ctel__sink_count_spans_pb(body, len, spans);
+        int rc = rq->json
+                     ? ctel__sink_count_spans_json((const char *)body, len, spans, err, err_cap)
+                     : ctel__sink_count_spans_pb(body, len, spans);
         if (rc != CTEL__SINK_OK) {
             if (!rq->json)
                 snprintf(err, err_cap, "body is not a valid protobuf ExportTraceServiceRequest");
@@ -318,7 +338,8 @@ static unsigned sink_decode(ctel_sink *s, sink_req *rq, ctel__sink_msg **msg, ui
         if (!*msg)
             status = 400;
     } else {
-        *msg = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, len, body);
+        *msg = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, len, body);
         if (!*msg) {
             snprintf(err, err_cap, "body is not a valid protobuf ExportTraceServiceRequest");
             status = 400;
@@ -411,7 +432,8 @@ static enum MHD_Result sink_answer(ctel_sink *s, struct MHD_Connection *c, sink_
                          sizeof kept.info.content_type);
         sink_header_copy(c, MHD_HTTP_HEADER_CONTENT_ENCODING, kept.info.content_encoding,
                          sizeof kept.info.content_encoding);
-        sink_header_copy(c, MHD_HTTP_HEADER_USER_AGENT, kept.info.user_agent, sizeof kept.info.user_agent);
+        sink_header_copy(c, MHD_HTTP_HEADER_USER_AGENT, kept.info.user_agent,
+                         sizeof kept.info.user_agent);
         kept.info.body_bytes = rq->received;
         kept.info.request = msg;
         kept.msg = msg;
@@ -440,9 +462,9 @@ static enum MHD_Result sink_answer(ctel_sink *s, struct MHD_Connection *c, sink_
     return sink_send_ok(c, rq->json, partial, rejected);
 }
 
-enum MHD_Result ctel__sink_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size,
-                                  void **con_cls)
+enum MHD_Result ctel__sink_access(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     ctel_sink *s = cls;
@@ -453,7 +475,8 @@ enum MHD_Result ctel__sink_access(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = rq;
         sink_route(c, url, method, rq);
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (!rq->route && cl) {
             /* Size the buffer once for the common case of a known length. */
             unsigned long long want = strtoull(cl, NULL, 10);

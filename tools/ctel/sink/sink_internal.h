@@ -27,7 +27,8 @@
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest ctel__sink_msg;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse ctel__sink_resp_msg;
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ctel__sink_partial_msg;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess
+    ctel__sink_partial_msg;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans ctel__sink_rs;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans ctel__sink_ss;
 typedef Opentelemetry__Proto__Trace__V1__Span ctel__sink_span;
@@ -119,7 +120,8 @@ int ctel__sink_gunzip(const uint8_t *in, size_t n, size_t cap, uint8_t **out, si
 int ctel__sink_count_spans_pb(const uint8_t *p, size_t n, uint64_t *spans);
 
 /* Counts spans in an OTLP/JSON request (jansson parse, no message built). */
-int ctel__sink_count_spans_json(const char *p, size_t n, uint64_t *spans, char *err, size_t err_cap);
+int ctel__sink_count_spans_json(const char *p, size_t n, uint64_t *spans, char *err,
+                                size_t err_cap);
 
 /* Spans in a decoded request. */
 uint64_t ctel__sink_count_spans(const ctel__sink_msg *m);

@@ -120,7 +120,8 @@ static bool jd_u32(jd *d, const json_t *o, const char *camel, const char *snake,
 }
 
 /* An enum: its number, or one of its names (names[i] is value i). */
-static bool jd_enum(jd *d, const json_t *o, const char *name, const char *const *names, int count, int *out)
+static bool jd_enum(jd *d, const json_t *o, const char *name, const char *const *names, int count,
+                    int *out)
 {
     const json_t *v = jget(o, name, NULL);
     if (!v)
@@ -238,33 +239,33 @@ static bool jd_is_array(jd *d, const json_t *v, const char *what)
 
 /* Fills parent->field (an array of message pointers) from a JSON array,
  * counting parent->n_field up as elements are hooked in. */
-#define JD_ARRAY(d, arr, parent, field, parse)                                                \
-    do {                                                                                      \
-        const json_t *arr_ = (arr);                                                           \
-        if (!jd_is_array(d, arr_, #field))                                                    \
-            return false;                                                                     \
-        size_t cnt_ = json_array_size(arr_);                                                  \
-        if (cnt_) {                                                                           \
-            (parent)->field = calloc(cnt_, sizeof *(parent)->field);                          \
-            if (!(parent)->field)                                                             \
-                return jd_oom(d);                                                             \
-            for (size_t i_ = 0; i_ < cnt_; i_++) {                                            \
-                bool ok_ = parse(d, json_array_get(arr_, i_), &(parent)->field[i_]);          \
-                if ((parent)->field[i_])                                                      \
-                    (parent)->n_##field++;                                                    \
-                if (!ok_)                                                                     \
-                    return false;                                                             \
-            }                                                                                 \
-        }                                                                                     \
+#define JD_ARRAY(d, arr, parent, field, parse)                                                     \
+    do {                                                                                           \
+        const json_t *arr_ = (arr);                                                                \
+        if (!jd_is_array(d, arr_, #field))                                                         \
+            return false;                                                                          \
+        size_t cnt_ = json_array_size(arr_);                                                       \
+        if (cnt_) {                                                                                \
+            (parent)->field = calloc(cnt_, sizeof *(parent)->field);                               \
+            if (!(parent)->field)                                                                  \
+                return jd_oom(d);                                                                  \
+            for (size_t i_ = 0; i_ < cnt_; i_++) {                                                 \
+                bool ok_ = parse(d, json_array_get(arr_, i_), &(parent)->field[i_]);               \
+                if ((parent)->field[i_])                                                           \
+                    (parent)->n_##field++;                                                         \
+                if (!ok_)                                                                          \
+                    return false;                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 /* Allocates and initialises *out, or fails. */
-#define JD_NEW(d, out, init_fn)                                                               \
-    do {                                                                                      \
-        *(out) = malloc(sizeof **(out));                                                      \
-        if (!*(out))                                                                          \
-            return jd_oom(d);                                                                 \
-        init_fn(*(out));                                                                      \
+#define JD_NEW(d, out, init_fn)                                                                    \
+    do {                                                                                           \
+        *(out) = malloc(sizeof **(out));                                                           \
+        if (!*(out))                                                                               \
+            return jd_oom(d);                                                                      \
+        init_fn(*(out));                                                                           \
     } while (0)
 
 static bool jd_object(jd *d, const json_t *v, const char *what)
@@ -355,7 +356,8 @@ static bool jd_entity_ref(jd *d, const json_t *v, ctel__sink_entity_ref **out)
 {
     JD_NEW(d, out, opentelemetry__proto__common__v1__entity_ref__init);
     ctel__sink_entity_ref *e = *out;
-    if (!jd_object(d, v, "entityRef") || !jd_string(d, v, "schemaUrl", "schema_url", &e->schema_url) ||
+    if (!jd_object(d, v, "entityRef") ||
+        !jd_string(d, v, "schemaUrl", "schema_url", &e->schema_url) ||
         !jd_string(d, v, "type", NULL, &e->type))
         return false;
     const char *names[2][2] = {{"idKeys", "id_keys"}, {"descriptionKeys", "description_keys"}};
@@ -388,9 +390,11 @@ static bool jd_event(jd *d, const json_t *v, ctel__sink_event **out)
 {
     JD_NEW(d, out, opentelemetry__proto__trace__v1__span__event__init);
     ctel__sink_event *e = *out;
-    if (!jd_object(d, v, "event") || !jd_u64(d, v, "timeUnixNano", "time_unix_nano", &e->time_unix_nano) ||
+    if (!jd_object(d, v, "event") ||
+        !jd_u64(d, v, "timeUnixNano", "time_unix_nano", &e->time_unix_nano) ||
         !jd_string(d, v, "name", NULL, &e->name) ||
-        !jd_u32(d, v, "droppedAttributesCount", "dropped_attributes_count", &e->dropped_attributes_count))
+        !jd_u32(d, v, "droppedAttributesCount", "dropped_attributes_count",
+                &e->dropped_attributes_count))
         return false;
     JD_ARRAY(d, jget(v, "attributes", NULL), e, attributes, jd_kv);
     return true;
@@ -403,7 +407,8 @@ static bool jd_link(jd *d, const json_t *v, ctel__sink_link **out)
     if (!jd_object(d, v, "link") || !jd_id(d, v, "traceId", "trace_id", 16, &l->trace_id) ||
         !jd_id(d, v, "spanId", "span_id", 8, &l->span_id) ||
         !jd_string(d, v, "traceState", "trace_state", &l->trace_state) ||
-        !jd_u32(d, v, "droppedAttributesCount", "dropped_attributes_count", &l->dropped_attributes_count) ||
+        !jd_u32(d, v, "droppedAttributesCount", "dropped_attributes_count",
+                &l->dropped_attributes_count) ||
         !jd_u32(d, v, "flags", NULL, &l->flags))
         return false;
     JD_ARRAY(d, jget(v, "attributes", NULL), l, attributes, jd_kv);
@@ -429,7 +434,8 @@ static bool jd_span(jd *d, const json_t *v, ctel__sink_span **out)
         !jd_enum(d, v, "kind", jd_kinds, 6, &kind) ||
         !jd_u64(d, v, "startTimeUnixNano", "start_time_unix_nano", &sp->start_time_unix_nano) ||
         !jd_u64(d, v, "endTimeUnixNano", "end_time_unix_nano", &sp->end_time_unix_nano) ||
-        !jd_u32(d, v, "droppedAttributesCount", "dropped_attributes_count", &sp->dropped_attributes_count) ||
+        !jd_u32(d, v, "droppedAttributesCount", "dropped_attributes_count",
+                &sp->dropped_attributes_count) ||
         !jd_u32(d, v, "droppedEventsCount", "dropped_events_count", &sp->dropped_events_count) ||
         !jd_u32(d, v, "droppedLinksCount", "dropped_links_count", &sp->dropped_links_count))
         return false;
@@ -445,7 +451,8 @@ static bool jd_span(jd *d, const json_t *v, ctel__sink_span **out)
         JD_NEW(d, &s, opentelemetry__proto__trace__v1__status__init);
         sp->status = s;
         int code = 0;
-        if (!jd_string(d, st, "message", NULL, &s->message) || !jd_enum(d, st, "code", jd_codes, 3, &code))
+        if (!jd_string(d, st, "message", NULL, &s->message) ||
+            !jd_enum(d, st, "code", jd_codes, 3, &code))
             return false;
         s->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)code;
     }
@@ -456,7 +463,8 @@ static bool jd_scope_spans(jd *d, const json_t *v, ctel__sink_ss **out)
 {
     JD_NEW(d, out, opentelemetry__proto__trace__v1__scope_spans__init);
     ctel__sink_ss *ss = *out;
-    if (!jd_object(d, v, "scopeSpans") || !jd_string(d, v, "schemaUrl", "schema_url", &ss->schema_url))
+    if (!jd_object(d, v, "scopeSpans") ||
+        !jd_string(d, v, "schemaUrl", "schema_url", &ss->schema_url))
         return false;
     const json_t *sc = jget(v, "scope", NULL);
     if (sc) {
@@ -465,8 +473,10 @@ static bool jd_scope_spans(jd *d, const json_t *v, ctel__sink_ss **out)
         ctel__sink_scope *scope;
         JD_NEW(d, &scope, opentelemetry__proto__common__v1__instrumentation_scope__init);
         ss->scope = scope;
-        if (!jd_string(d, sc, "name", NULL, &scope->name) || !jd_string(d, sc, "version", NULL, &scope->version) ||
-            !jd_u32(d, sc, "droppedAttributesCount", "dropped_attributes_count", &scope->dropped_attributes_count))
+        if (!jd_string(d, sc, "name", NULL, &scope->name) ||
+            !jd_string(d, sc, "version", NULL, &scope->version) ||
+            !jd_u32(d, sc, "droppedAttributesCount", "dropped_attributes_count",
+                    &scope->dropped_attributes_count))
             return false;
         JD_ARRAY(d, jget(sc, "attributes", NULL), scope, attributes, jd_kv);
     }
@@ -478,7 +488,8 @@ static bool jd_resource_spans(jd *d, const json_t *v, ctel__sink_rs **out)
 {
     JD_NEW(d, out, opentelemetry__proto__trace__v1__resource_spans__init);
     ctel__sink_rs *rs = *out;
-    if (!jd_object(d, v, "resourceSpans") || !jd_string(d, v, "schemaUrl", "schema_url", &rs->schema_url))
+    if (!jd_object(d, v, "resourceSpans") ||
+        !jd_string(d, v, "schemaUrl", "schema_url", &rs->schema_url))
         return false;
     const json_t *r = jget(v, "resource", NULL);
     if (r) {
@@ -487,7 +498,8 @@ static bool jd_resource_spans(jd *d, const json_t *v, ctel__sink_rs **out)
         ctel__sink_resource *res;
         JD_NEW(d, &res, opentelemetry__proto__resource__v1__resource__init);
         rs->resource = res;
-        if (!jd_u32(d, r, "droppedAttributesCount", "dropped_attributes_count", &res->dropped_attributes_count))
+        if (!jd_u32(d, r, "droppedAttributesCount", "dropped_attributes_count",
+                    &res->dropped_attributes_count))
             return false;
         JD_ARRAY(d, jget(r, "attributes", NULL), res, attributes, jd_kv);
         JD_ARRAY(d, jget(r, "entityRefs", "entity_refs"), res, entity_refs, jd_entity_ref);

@@ -126,7 +126,8 @@ static json_t *any_json(jw *w, const ctel__sink_any *v)
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
         json_t *kl = json_object();
         put(w, kl, "values",
-            kvs_json(w, v->kvlist_value ? v->kvlist_value->values : NULL, v->kvlist_value ? v->kvlist_value->n_values : 0));
+            kvs_json(w, v->kvlist_value ? v->kvlist_value->values : NULL,
+                     v->kvlist_value ? v->kvlist_value->n_values : 0));
         put(w, o, "kvlistValue", kl);
         break;
     }

@@ -38,7 +38,8 @@ void ctel__sink_format_duration(uint64_t ns, char *buf, size_t cap)
     else if (ns < UINT64_C(60000000000))
         snprintf(buf, cap, "%.2fs", (double)ns / 1e9);
     else
-        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", ns / UINT64_C(60000000000), ns / UINT64_C(1000000000) % 60);
+        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", ns / UINT64_C(60000000000),
+                 ns / UINT64_C(1000000000) % 60);
 }
 
 static void print_value(FILE *to, const ctel__sink_any *v, int depth);
@@ -108,7 +109,8 @@ static const char *service_name(const ctel__sink_rs *rs)
     for (size_t i = 0; r && i < r->n_attributes; i++) {
         const ctel__sink_kv *kv = r->attributes[i];
         if (kv && kv->key && !strcmp(kv->key, "service.name") && kv->value &&
-            kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+            kv->value->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
             return kv->value->string_value;
     }
     return "unknown_service";
@@ -116,15 +118,16 @@ static const char *service_name(const ctel__sink_rs *rs)
 
 static const char *kind_name(int kind)
 {
-    static const char *const names[] = {"UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"};
+    static const char *const names[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
+                                        "CLIENT",      "PRODUCER", "CONSUMER"};
     return kind >= 0 && kind < 6 ? names[kind] : "KIND?";
 }
 
 typedef struct pspan {
     const ctel__sink_span *span;
     const char *service;
-    long parent;       /* index in the sorted array, -1 = root */
-    long first_child;  /* children, in start order */
+    long parent;      /* index in the sorted array, -1 = root */
+    long first_child; /* children, in start order */
     long next_sibling;
     bool printed;
 } pspan;
@@ -162,13 +165,17 @@ static void print_span(FILE *to, const pspan *p, int depth, bool many_resources)
     const ctel__sink_span *s = p->span;
     char dur[32];
     if (s->end_time_unix_nano >= s->start_time_unix_nano && s->start_time_unix_nano)
-        ctel__sink_format_duration(s->end_time_unix_nano - s->start_time_unix_nano, dur, sizeof dur);
+        ctel__sink_format_duration(s->end_time_unix_nano - s->start_time_unix_nano, dur,
+                                   sizeof dur);
     else
         snprintf(dur, sizeof dur, "?");
     fprintf(to, "%*s%s %s", 2 * depth, "", s->name && s->name[0] ? s->name : "<unnamed>", dur);
-    if (s->status && s->status->code == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK)
+    if (s->status &&
+        s->status->code == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK)
         fputs(" OK", to);
-    else if (s->status && s->status->code == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR)
+    else if (s->status &&
+             s->status->code ==
+                 OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR)
         fprintf(to, " ERROR%s%s", s->status->message && s->status->message[0] ? ": " : "",
                 s->status->message ? s->status->message : "");
     fprintf(to, " %s", kind_name((int)s->kind));
@@ -235,12 +242,13 @@ void ctel__sink_print(FILE *to, const ctel__sink_msg *m)
         size_t count = 0;
         for (size_t j = 0; j < rs->n_scope_spans; j++)
             count += rs->scope_spans[j]->n_spans;
-        fprintf(to, "resource service.name=%s: %zu span%s", service_name(rs), count, count == 1 ? "" : "s");
+        fprintf(to, "resource service.name=%s: %zu span%s", service_name(rs), count,
+                count == 1 ? "" : "s");
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const ctel__sink_scope *sc = rs->scope_spans[j]->scope;
             if (sc && sc->name && sc->name[0])
-                fprintf(to, "%s%s%s%s", j ? ", " : " (scope ", sc->name, sc->version && sc->version[0] ? " " : "",
-                        sc->version ? sc->version : "");
+                fprintf(to, "%s%s%s%s", j ? ", " : " (scope ", sc->name,
+                        sc->version && sc->version[0] ? " " : "", sc->version ? sc->version : "");
             else
                 fprintf(to, "%s<unnamed>", j ? ", " : " (scope ");
             if (j + 1 == rs->n_scope_spans)

@@ -72,8 +72,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 }
 
 /* method NULL = POST. */
-static CURLcode http(uint16_t port, const char *method, const char *path, const char *ct, const char *ce,
-                     const void *body, size_t len, long timeout_ms, resp *r)
+static CURLcode http(uint16_t port, const char *method, const char *path, const char *ct,
+                     const char *ce, const void *body, size_t len, long timeout_ms, resp *r)
 {
     memset(r, 0, sizeof *r);
     CURL *c = curl_easy_init();
@@ -131,14 +131,16 @@ static const uint8_t trace_id[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0
  * ERROR "boom". Attributes: i = index, svc-level service.name = test-svc. */
 static uint8_t *make_pb(size_t n, size_t *len)
 {
-    Opentelemetry__Proto__Common__V1__AnyValue svc_v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    Opentelemetry__Proto__Common__V1__AnyValue svc_v =
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     svc_v.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     svc_v.string_value = (char *)"test-svc";
     kv_msg svc = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     svc.key = (char *)"service.name";
     svc.value = &svc_v;
     kv_msg *res_attrs[1] = {&svc};
-    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    Opentelemetry__Proto__Resource__V1__Resource res =
+        OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = res_attrs;
     Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
@@ -155,7 +157,8 @@ static uint8_t *make_pb(size_t n, size_t *len)
     char(*names)[32] = calloc(n, sizeof *names);
     assert_true(spans && span_ptrs && vals && kvs && kv_ptrs && ids && names);
 
-    Opentelemetry__Proto__Trace__V1__Span__Event ev = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
+    Opentelemetry__Proto__Trace__V1__Span__Event ev =
+        OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
     ev.name = (char *)"cache.miss";
     ev.time_unix_nano = 1700000000000500000ULL;
     Opentelemetry__Proto__Trace__V1__Span__Event *evs[1] = {&ev};
@@ -201,12 +204,14 @@ static uint8_t *make_pb(size_t n, size_t *len)
             s->status = &err;
         span_ptrs[i] = s;
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss =
+        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
     ss.scope = &scope;
     ss.n_spans = n;
     ss.spans = span_ptrs;
     Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[1] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
+        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
     rs.resource = &res;
     rs.n_scope_spans = 1;
     rs.scope_spans = ssp;
@@ -215,7 +220,9 @@ static uint8_t *make_pb(size_t n, size_t *len)
     req.n_resource_spans = 1;
     req.resource_spans = rsp;
 
-    *len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+    *len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &req);
     uint8_t *buf = malloc(*len ? *len : 1);
     assert_non_null(buf);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, buf);
@@ -248,19 +255,30 @@ static uint8_t *gzip_bytes(const void *in, size_t n, size_t *out_len)
 }
 
 static const char json_req[] =
-    "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"json-svc\"}}],"
-    "\"droppedAttributesCount\":1},\"schemaUrl\":\"https://schema/r\",\"scopeSpans\":[{\"scope\":{\"name\":\"js\",\"version\":\"0.1\"},"
-    "\"spans\":[{\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\",\"spanId\":\"00f067aa0ba902b7\",\"parentSpanId\":\"\","
-    "\"traceState\":\"k=v\",\"flags\":257,\"name\":\"GET /cart\",\"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
-    "\"endTimeUnixNano\":1700000000012300000,\"droppedAttributesCount\":2,\"droppedEventsCount\":3,\"droppedLinksCount\":4,"
-    "\"attributes\":[{\"key\":\"s\",\"value\":{\"stringValue\":\"x\"}},{\"key\":\"b\",\"value\":{\"boolValue\":true}},"
+    "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+    "\"stringValue\":\"json-svc\"}}],"
+    "\"droppedAttributesCount\":1},\"schemaUrl\":\"https://schema/"
+    "r\",\"scopeSpans\":[{\"scope\":{\"name\":\"js\",\"version\":\"0.1\"},"
+    "\"spans\":[{\"traceId\":\"4BF92F3577B34DA6A3CE929D0E0E4736\",\"spanId\":\"00f067aa0ba902b7\","
+    "\"parentSpanId\":\"\","
+    "\"traceState\":\"k=v\",\"flags\":257,\"name\":\"GET "
+    "/cart\",\"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
+    "\"endTimeUnixNano\":1700000000012300000,\"droppedAttributesCount\":2,\"droppedEventsCount\":3,"
+    "\"droppedLinksCount\":4,"
+    "\"attributes\":[{\"key\":\"s\",\"value\":{\"stringValue\":\"x\"}},{\"key\":\"b\",\"value\":{"
+    "\"boolValue\":true}},"
     "{\"key\":\"i\",\"value\":{\"intValue\":\"-42\"}},{\"key\":\"i2\",\"value\":{\"intValue\":7}},"
-    "{\"key\":\"d\",\"value\":{\"doubleValue\":2.5}},{\"key\":\"by\",\"value\":{\"bytesValue\":\"AQID\"}},"
-    "{\"key\":\"a\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":\"1\"},{\"stringValue\":\"two\"}]}}},"
-    "{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"in\",\"value\":{\"boolValue\":false}}]}}},"
+    "{\"key\":\"d\",\"value\":{\"doubleValue\":2.5}},{\"key\":\"by\",\"value\":{\"bytesValue\":"
+    "\"AQID\"}},"
+    "{\"key\":\"a\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":\"1\"},{\"stringValue\":"
+    "\"two\"}]}}},"
+    "{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"in\",\"value\":{"
+    "\"boolValue\":false}}]}}},"
     "{\"key\":\"e\",\"value\":{}}],"
-    "\"events\":[{\"timeUnixNano\":\"1700000000001000000\",\"name\":\"ev\",\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"v\"}}]}],"
-    "\"links\":[{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"1112131415161718\",\"flags\":1}],"
+    "\"events\":[{\"timeUnixNano\":\"1700000000001000000\",\"name\":\"ev\",\"attributes\":[{"
+    "\"key\":\"k\",\"value\":{\"stringValue\":\"v\"}}]}],"
+    "\"links\":[{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"1112131415161718\","
+    "\"flags\":1}],"
     "\"status\":{\"code\":2,\"message\":\"bad\"},\"unknownField\":[1,2]}]}]}]}";
 
 /* ---- fixture ---- */
@@ -431,8 +449,8 @@ static void test_json_body(void **state)
     (void)state;
     fx *f = fx_keep();
     resp r;
-    assert_int_equal(http(f->port, NULL, "/v1/traces", "application/json; charset=utf-8", NULL, json_req,
-                          strlen(json_req), 0, &r),
+    assert_int_equal(http(f->port, NULL, "/v1/traces", "application/json; charset=utf-8", NULL,
+                          json_req, strlen(json_req), 0, &r),
                      CURLE_OK);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, CT_JSON);
@@ -472,10 +490,13 @@ static void test_json_body(void **state)
     const Opentelemetry__Proto__Common__V1__ArrayValue *a = s->attributes[6]->value->array_value;
     assert_int_equal(a->n_values, 2);
     assert_string_equal(a->values[1]->string_value, "two");
-    const Opentelemetry__Proto__Common__V1__KeyValueList *kl = s->attributes[7]->value->kvlist_value;
+    const Opentelemetry__Proto__Common__V1__KeyValueList *kl =
+        s->attributes[7]->value->kvlist_value;
     assert_string_equal(kl->values[0]->key, "in");
-    assert_int_equal(kl->values[0]->value->value_case, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
-    assert_int_equal(s->attributes[8]->value->value_case, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+    assert_int_equal(kl->values[0]->value->value_case,
+                     OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
+    assert_int_equal(s->attributes[8]->value->value_case,
+                     OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
     assert_int_equal(s->n_events, 1);
     assert_string_equal(s->events[0]->name, "ev");
     assert_true(s->events[0]->time_unix_nano == 1700000000001000000ULL);
@@ -506,16 +527,22 @@ static void test_undecodable_bodies_are_400(void **state)
     assert_true(strlen(st->message) > 0);
     google__rpc__status__free_unpacked(st, NULL);
 
-    const char *bad_json[] = {
-        "{\"resourceSpans\":[",                                                                       /* syntax */
-        "[1,2]",                                                                                       /* not an object */
-        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"abcd\"}]}]}]}",                /* id length */
-        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"spanId\":\"zz00000000000000\"}]}]}]}",     /* not hex */
-        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":5}]}]}]}",                          /* type */
-        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"12x\"}]}]}]}",       /* int64 */
-    };
+    const char *bad_json[] =
+        {
+            "{\"resourceSpans\":[", /* syntax */
+            "[1,2]",                /* not an object */
+            "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"abcd\"}]}]}]}", /* id
+                                                                                                length
+                                                                                              */
+            "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"spanId\":\"zz00000000000000\"}]}]}"
+            "]}",                                                                  /* not hex */
+            "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":5}]}]}]}", /* type */
+            "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"12x\"}]}]}]"
+            "}", /* int64 */
+        };
     for (size_t i = 0; i < sizeof bad_json / sizeof *bad_json; i++) {
-        assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, bad_json[i], strlen(bad_json[i]), 0, &r),
+        assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, bad_json[i],
+                              strlen(bad_json[i]), 0, &r),
                          CURLE_OK);
         assert_int_equal(r.status, 400);
         assert_string_equal(r.content_type, CT_JSON);
@@ -539,7 +566,8 @@ static void test_routing_415_404_405(void **state)
     (void)state;
     fx *f = fx_keep();
     resp r;
-    assert_int_equal(http(f->port, NULL, "/v1/traces", "text/plain", NULL, "x", 1, 0, &r), CURLE_OK);
+    assert_int_equal(http(f->port, NULL, "/v1/traces", "text/plain", NULL, "x", 1, 0, &r),
+                     CURLE_OK);
     assert_int_equal(r.status, 415);
     assert_int_equal(http(f->port, NULL, "/v1/traces", NULL, NULL, NULL, 0, 0, &r), CURLE_OK);
     assert_int_equal(r.status, 415); /* curl sends form-urlencoded when unset */
@@ -590,7 +618,8 @@ static void test_fail_fault_with_retry_after(void **state)
     all.fail_status = 429;
     ctel_sink_set_faults(f->sink, &all);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, "{}", 2, 0, &r), CURLE_OK);
+        assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, "{}", 2, 0, &r),
+                         CURLE_OK);
         assert_int_equal(r.status, 429);
         assert_string_equal(r.retry_after, "");
     }
@@ -646,11 +675,12 @@ static void test_delay_fault(void **state)
     size_t len;
     uint8_t *body = make_pb(1, &len);
     resp r;
-    assert_int_equal(http(f->port, NULL, "/v1/traces", CT_PB, NULL, body, len, 200, &r), CURLE_OPERATION_TIMEDOUT);
+    assert_int_equal(http(f->port, NULL, "/v1/traces", CT_PB, NULL, body, len, 200, &r),
+                     CURLE_OPERATION_TIMEDOUT);
 
     /* Delays run side by side: three delayed requests at once take about
      * one delay, not three. */
-    faults.delay_ms = 600;
+    faults.delay_ms = 1000;
     ctel_sink_set_faults(f->sink, &faults);
     CURLM *m = curl_multi_init();
     CURL *e[3];
@@ -692,8 +722,8 @@ static void test_delay_fault(void **state)
     curl_multi_cleanup(m);
     curl_slist_free_all(h);
     assert_int_equal(done, 3);
-    assert_true(took >= 550);
-    assert_true(took < 1700);
+    assert_true(took >= 950);
+    assert_true(took < 2500); /* one after another would be 3000 */
 
     ctel_sink_set_faults(f->sink, NULL);
     assert_int_equal(post_pb(f->port, body, len, &r), CURLE_OK);
@@ -754,13 +784,15 @@ static void test_partial_success(void **state)
     resp r;
     assert_int_equal(post_pb(f->port, body, len, &r), CURLE_OK);
     assert_int_equal(r.status, 200);
-    resp_msg *rm = opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
-        NULL, r.len, (const uint8_t *)r.body);
+    resp_msg *rm =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
+            NULL, r.len, (const uint8_t *)r.body);
     assert_non_null(rm);
     assert_non_null(rm->partial_success);
     assert_int_equal(rm->partial_success->rejected_spans, 2);
     assert_true(strlen(rm->partial_success->error_message) > 0);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(rm, NULL);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(rm,
+                                                                                             NULL);
 
     /* Used up: the next answer is a plain success. */
     assert_int_equal(post_pb(f->port, body, len, &r), CURLE_OK);
@@ -770,7 +802,9 @@ static void test_partial_success(void **state)
     faults.partial_count = 1;
     faults.partial_rejected = 1;
     ctel_sink_set_faults(f->sink, &faults);
-    assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r), CURLE_OK);
+    assert_int_equal(
+        http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r),
+        CURLE_OK);
     json_t *doc = json_loads(r.body, 0, NULL);
     assert_non_null(doc);
     json_t *rej = json_object_get(json_object_get(doc, "partialSuccess"), "rejectedSpans");
@@ -821,15 +855,15 @@ static void test_go_down_refuses_then_comes_back(void **state)
     resp r;
     assert_int_equal(post_pb(f->port, body, len, &r), CURLE_OK);
     long long t0 = now_ms();
-    ctel_sink_go_down(f->sink, 800);
+    ctel_sink_go_down(f->sink, 1500);
     /* The control thread stops the server promptly. */
     CURLcode rc = CURLE_OK;
-    for (int i = 0; i < 50 && rc != CURLE_COULDNT_CONNECT; i++) {
+    for (int i = 0; i < 100 && rc != CURLE_COULDNT_CONNECT; i++) {
         usleep(10000);
         rc = post_pb(f->port, body, len, &r);
     }
     assert_int_equal(rc, CURLE_COULDNT_CONNECT);
-    assert_true(now_ms() - t0 < 700);
+    assert_true(now_ms() - t0 < 1400);
     /* Back on the same port after the outage. */
     for (int i = 0; i < 100 && rc != CURLE_OK; i++) {
         usleep(50000);
@@ -837,7 +871,7 @@ static void test_go_down_refuses_then_comes_back(void **state)
     }
     assert_int_equal(rc, CURLE_OK);
     assert_int_equal(r.status, 200);
-    assert_true(now_ms() - t0 >= 750);
+    assert_true(now_ms() - t0 >= 1450);
     assert_int_equal(ctel_sink_port(f->sink), f->port);
     free(body);
     fx_stop(f);
@@ -858,7 +892,9 @@ static void test_discard_counts(void **state)
     }
     assert_int_equal(http(f->port, NULL, "/v1/traces", CT_PB, "gzip", gz, glen, 0, &r), CURLE_OK);
     assert_int_equal(r.status, 200);
-    assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r), CURLE_OK);
+    assert_int_equal(
+        http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r),
+        CURLE_OK);
     assert_int_equal(r.status, 200);
     /* Undecodable: a truncated body and garbage. */
     assert_int_equal(post_pb(f->port, body, len - 3, &r), CURLE_OK);
@@ -897,7 +933,8 @@ static void test_print_shows_the_tree(void **state)
     assert_true(ctel_sink_wait_spans(f->sink, 3, 2000));
     fx_stop(f);
     fclose(mem);
-    assert_non_null(strstr(text, "resource service.name=test-svc: 3 spans (scope ctel.test 1.2.3)\n"));
+    assert_non_null(
+        strstr(text, "resource service.name=test-svc: 3 spans (scope ctel.test 1.2.3)\n"));
     assert_non_null(strstr(text, "trace 4bf92f3577b34da6a3ce929d0e0e4736\n"));
     assert_non_null(strstr(text, "\n  root 12.30ms SERVER i=0\n"));
     assert_non_null(strstr(text, "\n    event cache.miss +500.00us\n"));
@@ -918,12 +955,15 @@ static void test_print_every_value_type(void **state)
     ctel_sink_options o = {NULL, 0, mem, NULL, false, false};
     fx *f = fx_start(&o);
     resp r;
-    assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r), CURLE_OK);
+    assert_int_equal(
+        http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r),
+        CURLE_OK);
     assert_int_equal(r.status, 200);
     fx_stop(f);
     fclose(mem);
-    assert_non_null(strstr(text, "GET /cart 12.30ms ERROR: bad SERVER s=\"x\" b=true i=-42 i2=7 d=2.5 by=0x010203 "
-                                 "a=[1, \"two\"] kv={in=false} e=<empty>\n"));
+    assert_non_null(strstr(
+        text, "GET /cart 12.30ms ERROR: bad SERVER s=\"x\" b=true i=-42 i2=7 d=2.5 by=0x010203 "
+              "a=[1, \"two\"] kv={in=false} e=<empty>\n"));
     assert_non_null(strstr(text, "event ev +1.00ms k=\"v\"\n"));
     free(text);
 }
@@ -941,7 +981,9 @@ static void test_out_writes_json_lines(void **state)
     uint8_t *body = make_pb(4, &len);
     resp r;
     assert_int_equal(post_pb(f->port, body, len, &r), CURLE_OK);
-    assert_int_equal(http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r), CURLE_OK);
+    assert_int_equal(
+        http(f->port, NULL, "/v1/traces", CT_JSON, NULL, json_req, strlen(json_req), 0, &r),
+        CURLE_OK);
     fx_stop(f);
 
     FILE *in = fopen(path, "r");
@@ -955,19 +997,26 @@ static void test_out_writes_json_lines(void **state)
         if (!doc)
             fail_msg("line %d is not JSON: %s", lines + 1, je.text);
         json_t *rs = json_array_get(json_object_get(doc, "resourceSpans"), 0);
-        json_t *spans = json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
+        json_t *spans =
+            json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
         json_t *s0 = json_array_get(spans, 0);
-        assert_string_equal(json_string_value(json_object_get(s0, "traceId")), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_string_equal(json_string_value(json_object_get(s0, "traceId")),
+                            "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_true(json_is_string(json_object_get(s0, "startTimeUnixNano")));
         assert_int_equal(json_integer_value(json_object_get(s0, "kind")), 2);
         if (lines == 0) {
             assert_int_equal(json_array_size(spans), 4);
             json_t *s1 = json_array_get(spans, 1);
-            assert_string_equal(json_string_value(json_object_get(s1, "parentSpanId")), "ab00000000000000");
-            assert_string_equal(json_string_value(json_object_get(s1, "spanId")), "ab00000000000001");
-            assert_string_equal(json_string_value(json_object_get(s1, "endTimeUnixNano")), "1700000000001501000");
-            assert_int_equal(json_integer_value(json_object_get(json_object_get(s1, "status"), "code")), 2);
-            json_t *v = json_object_get(json_array_get(json_object_get(s1, "attributes"), 0), "value");
+            assert_string_equal(json_string_value(json_object_get(s1, "parentSpanId")),
+                                "ab00000000000000");
+            assert_string_equal(json_string_value(json_object_get(s1, "spanId")),
+                                "ab00000000000001");
+            assert_string_equal(json_string_value(json_object_get(s1, "endTimeUnixNano")),
+                                "1700000000001501000");
+            assert_int_equal(
+                json_integer_value(json_object_get(json_object_get(s1, "status"), "code")), 2);
+            json_t *v =
+                json_object_get(json_array_get(json_object_get(s1, "attributes"), 0), "value");
             assert_string_equal(json_string_value(json_object_get(v, "intValue")), "1");
         } else {
             /* The JSON request written back out reads the same. */
@@ -1017,12 +1066,8 @@ static void test_cli_usage(void **state)
 {
     (void)state;
     char *bad[][3] = {
-        {"sink", "--bogus", NULL},
-        {"sink", "--fail", "x:503"},
-        {"sink", "--http", "nohost"},
-        {"sink", "--delay", "-5"},
-        {"sink", "--down-at", "3"},
-        {"sink", "--partial", "1"},
+        {"sink", "--bogus", NULL}, {"sink", "--fail", "x:503"}, {"sink", "--http", "nohost"},
+        {"sink", "--delay", "-5"}, {"sink", "--down-at", "3"},  {"sink", "--partial", "1"},
     };
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
