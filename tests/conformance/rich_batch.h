@@ -143,8 +143,7 @@ static inline int rich_batch_init(rich_batch *b)
         ctel_resource_create(rb_res1_attrs, 2, NULL, &b->res[1]) != CTEL_OK)
         return -1;
     b->scopes[0] = (ctel_scope_info){"ctel.test.http", "1.2.3",
-                                     "https://opentelemetry.io/schemas/1.21.0", rb_scope0_attrs,
-                                     1};
+                                     "https://opentelemetry.io/schemas/1.21.0", rb_scope0_attrs, 1};
     b->scopes[1] = (ctel_scope_info){"ctel.test.db", "", "", NULL, 0};
 
     ctel_span_data *d = &b->spans[0];

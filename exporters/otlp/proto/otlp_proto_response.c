@@ -20,8 +20,8 @@ static void copy_msg(char *msg, size_t msg_cap, const char *s)
     msg[n] = '\0';
 }
 
-ctel_status ctel__otlp_proto_parse_trace_response(const void *body, size_t len,
-                                                  int64_t *rejected, char *msg, size_t msg_cap)
+ctel_status ctel__otlp_proto_parse_trace_response(const void *body, size_t len, int64_t *rejected,
+                                                  char *msg, size_t msg_cap)
 {
     if (rejected)
         *rejected = 0;

@@ -287,10 +287,10 @@ typedef struct scope_group {
     uint32_t res;        /* index of the resource group */
     uint32_t first_span; /* chain through grouping.span_next */
     uint32_t last_span;
-    uint32_t next;       /* next scope group of the same resource */
+    uint32_t next; /* next scope group of the same resource */
     pb_scope *msg;
     size_t scope_len; /* packed InstrumentationScope */
-    size_t len;       /* packed ScopeSpans body */
+    size_t len;       /* bound of the ScopeSpans body */
 } scope_group;
 
 typedef struct res_group {
@@ -299,7 +299,7 @@ typedef struct res_group {
     uint32_t last_sg;
     pb_resource *msg;
     size_t resource_len; /* packed Resource */
-    size_t len;          /* packed ResourceSpans body */
+    size_t len;          /* bound of the ResourceSpans body */
 } res_group;
 
 #define NONE UINT32_MAX
@@ -308,8 +308,8 @@ typedef struct grouping {
     res_group *rg;
     scope_group *sg;
     uint32_t *span_next;
-    pb_span *spans;  /* the built spans, in batch order */
-    size_t *span_len; /* packed size of each span */
+    pb_span *spans;   /* the built spans, in batch order */
+    size_t *span_max; /* bound of each packed span (span_bound) */
     uint32_t n_rg, n_sg;
 } grouping;
 
@@ -478,8 +478,7 @@ static size_t span_bound(const ctel_span_data *s)
     b += attrs_bound(s->attributes, s->attribute_count);
     for (uint32_t i = 0; i < s->event_count; i++) {
         const ctel_span_event_data *e = &s->events[i];
-        b += B_LEN(B_FIXED64 + str_bound(e->name) +
-                   attrs_bound(e->attributes, e->attribute_count));
+        b += B_LEN(B_FIXED64 + str_bound(e->name) + attrs_bound(e->attributes, e->attribute_count));
     }
     for (uint32_t i = 0; i < s->link_count; i++) {
         const ctel_span_link_data *l = &s->links[i];
@@ -556,7 +555,7 @@ static const char *res_schema(const res_group *rg)
     return url ? url : "";
 }
 
-/* Bounds of every level, bottom up (span bounds are in g->span_len);
+/* Bounds of every level, bottom up (span bounds are in g->span_max);
  * returns the request's bound. */
 static size_t measure(grouping *g)
 {
@@ -570,7 +569,7 @@ static size_t measure(grouping *g)
             sg->scope_len = protobuf_c_message_get_packed_size(&sg->msg->base);
             size_t slen = B_LEN(sg->scope_len) + str_bound(scope_schema(sg));
             for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i])
-                slen += B_LEN(g->span_len[i]);
+                slen += B_LEN(g->span_max[i]);
             sg->len = slen;
             rlen += B_LEN(slen);
         }
@@ -598,7 +597,7 @@ static uint8_t *write_request(const grouping *g, uint8_t *p)
             p = put_varint(p, sg->scope_len);
             p += protobuf_c_message_pack(&sg->msg->base, p);
             for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i]) {
-                open_field sp = field_open(p, TAG_SS_SPANS, g->span_len[i]);
+                open_field sp = field_open(p, TAG_SS_SPANS, g->span_max[i]);
                 p = field_close(sp, sp.body + protobuf_c_message_pack(&g->spans[i].base, sp.body));
             }
             const char *url = scope_schema(sg);
@@ -636,13 +635,13 @@ ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, s
     g.rg = (res_group *)gmem;
     g.sg = (scope_group *)(gmem + ASZ(count * sizeof(res_group)));
     g.span_next = (uint32_t *)((char *)g.sg + ASZ(count * sizeof(scope_group)));
-    g.span_len = (size_t *)((char *)g.span_next + ASZ(count * sizeof(uint32_t)));
+    g.span_max = (size_t *)((char *)g.span_next + ASZ(count * sizeof(uint32_t)));
     group_spans(&g, spans, count);
 
     size_t total = groups_size(&g) + ASZ(count * sizeof(pb_span));
     for (size_t i = 0; i < count; i++) {
         total += span_size(spans[i]) - ASZ(sizeof(pb_span));
-        g.span_len[i] = span_bound(spans[i]);
+        g.span_max[i] = span_bound(spans[i]);
     }
     char *block = ctel__malloc(total);
     if (!block) {

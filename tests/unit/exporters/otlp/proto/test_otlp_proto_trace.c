@@ -85,7 +85,8 @@ static void check_value(const pb_any *got, const ctel_value *want)
     assert_non_null(got);
     switch (want->type) {
     case CTEL_VALUE_EMPTY:
-        assert_int_equal(got->value_case, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+        assert_int_equal(got->value_case,
+                         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
         break;
     case CTEL_VALUE_STRING:
         assert_int_equal(got->value_case,
@@ -164,7 +165,8 @@ static void check_span(const pb_span *p, const ctel_span_data *s)
         assert_int_equal(p->parent_span_id.len, 0);
     }
     check_str(p->trace_state, s->trace_state, s->trace_state_len);
-    assert_int_equal(p->flags, flags_of(s->context.trace_flags, s->has_parent && s->parent_is_remote));
+    assert_int_equal(p->flags,
+                     flags_of(s->context.trace_flags, s->has_parent && s->parent_is_remote));
     check_str(p->name, s->name, s->name_len);
     assert_int_equal(p->kind, s->kind);
     assert_true(p->start_time_unix_nano == s->start_time_unix_nano);
@@ -243,7 +245,8 @@ static void test_rich_batch_round_trip(void **state)
     const pb_span *root = req->resource_spans[0]->scope_spans[0]->spans[0];
     assert_string_equal(root->name, "GET /checkout");
     assert_int_equal(root->flags, 0x101);
-    assert_int_equal(root->kind, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+    assert_int_equal(root->kind,
+                     OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
     assert_int_equal(root->links[0]->flags, 0x301);
     assert_int_equal(root->links[1]->flags, 0x100);
     assert_string_equal(root->links[0]->trace_state, "k=v");
@@ -421,7 +424,8 @@ static void test_length_prefix_widths(void **state)
     for (size_t n = 1; n <= N; n++) { /* growing batches: every total size too */
         ctel__buf b = CTEL__BUF_INIT;
         pb_request *req = encode_unpack(ptrs, n, &b);
-        const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = req->resource_spans[0]->scope_spans[0];
+        const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+            req->resource_spans[0]->scope_spans[0];
         assert_int_equal(ss->n_spans, n);
         for (size_t i = 0; i < n; i++)
             check_span(ss->spans[i], &d[i]);
@@ -503,8 +507,8 @@ static void test_response_empty_is_success(void **state)
     assert_string_equal(msg, "");
     /* An empty partial_success message: nothing rejected either. */
     static const uint8_t empty_ps[2] = {0x0a, 0x00};
-    assert_int_equal(
-        ctel__otlp_proto_parse_trace_response(empty_ps, 2, &rejected, msg, sizeof msg), CTEL_OK);
+    assert_int_equal(ctel__otlp_proto_parse_trace_response(empty_ps, 2, &rejected, msg, sizeof msg),
+                     CTEL_OK);
     assert_int_equal(rejected, 0);
     assert_string_equal(msg, "");
 }
@@ -515,10 +519,10 @@ static void test_response_garbage_and_truncated(void **state)
     int64_t rejected;
     char msg[32];
     static const uint8_t garbage[][6] = {
-        {0x0a, 0x05, 'a', 'b', 0, 0},          /* length past the end */
+        {0x0a, 0x05, 'a', 'b', 0, 0},         /* length past the end */
         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, /* runaway varint tag */
-        {0x0a, 0x02, 0x10, 0x80, 0, 0},        /* truncated varint inside */
-        {0x0f, 0, 0, 0, 0, 0},                 /* wire type 7 does not exist */
+        {0x0a, 0x02, 0x10, 0x80, 0, 0},       /* truncated varint inside */
+        {0x0f, 0, 0, 0, 0, 0},                /* wire type 7 does not exist */
     };
     static const size_t glen[] = {4, 6, 4, 1};
     for (size_t i = 0; i < CTEL_ARRAY_LEN(glen); i++)
