@@ -16,7 +16,9 @@
 #define RESPONSE_CAP (4u * 1024u * 1024u) /* OTLP: responses up to 4 MiB */
 
 struct ctel__otlp_http {
+    CURLM *multi; /* drives `curl` so a send can be interrupted at once */
     CURL *curl;
+    _Atomic bool interrupted;
     struct curl_slist *headers;
     ctel__otlp_config cfg; /* owned copies of url, headers, TLS paths */
     const char *content_type;
@@ -110,7 +112,8 @@ ctel_status ctel__otlp_http_create(const ctel__otlp_config *cfg, ctel__otlp_http
     t->content_type = t->cfg.protocol == CTEL_OTLP_HTTP_JSON ? "application/json"
                                                              : "application/x-protobuf";
     t->curl = curl_easy_init();
-    if (!t->curl) {
+    t->multi = curl_multi_init();
+    if (!t->curl || !t->multi) {
         ctel__otlp_http_destroy(t);
         return CTEL_ERR_NO_MEMORY;
     }
@@ -172,6 +175,8 @@ void ctel__otlp_http_destroy(ctel__otlp_http *t)
         return;
     if (t->curl)
         curl_easy_cleanup(t->curl);
+    if (t->multi)
+        curl_multi_cleanup(t->multi);
     curl_slist_free_all(t->headers);
     if (t->z_ready)
         deflateEnd(&t->z);
@@ -292,6 +297,11 @@ static void classify_curl_error(ctel__otlp_http *t, CURLcode cc, ctel__otlp_http
         res->reason = CTEL_PROBE_CONFIG;
         res->status = CTEL_ERR_REJECTED;
         break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        res->reason = CTEL_PROBE_OTHER;
+        res->status = CTEL_ERR_SHUTDOWN;
+        detail = "interrupted (shutting down)";
+        break;
     case CURLE_WRITE_ERROR:
         if (t->response_overflow) {
             res->reason = CTEL_PROBE_OTHER;
@@ -306,6 +316,50 @@ static void classify_curl_error(ctel__otlp_http *t, CURLcode cc, ctel__otlp_http
         break;
     }
     snprintf(res->message, sizeof res->message, "%s", detail);
+}
+
+/* Runs the transfer on the multi handle, polling so that
+ * ctel__otlp_http_interrupt() can end it at once. The connection stays in the
+ * multi handle's cache between sends (keep-alive). */
+static CURLcode perform(ctel__otlp_http *t)
+{
+    if (atomic_load_explicit(&t->interrupted, memory_order_acquire))
+        return CURLE_ABORTED_BY_CALLBACK;
+    if (curl_multi_add_handle(t->multi, t->curl) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    CURLcode cc = CURLE_OK;
+    int running = 1;
+    for (;;) {
+        if (curl_multi_perform(t->multi, &running) != CURLM_OK) {
+            cc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running) {
+            int left;
+            CURLMsg *m;
+            while ((m = curl_multi_info_read(t->multi, &left)))
+                if (m->msg == CURLMSG_DONE && m->easy_handle == t->curl)
+                    cc = m->data.result;
+            break;
+        }
+        if (atomic_load_explicit(&t->interrupted, memory_order_acquire)) {
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        if (curl_multi_poll(t->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+            cc = CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    curl_multi_remove_handle(t->multi, t->curl);
+    return cc;
+}
+
+void ctel__otlp_http_interrupt(ctel__otlp_http *t, bool on)
+{
+    atomic_store_explicit(&t->interrupted, on, memory_order_release);
+    if (on)
+        curl_multi_wakeup(t->multi);
 }
 
 ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t len,
@@ -348,7 +402,7 @@ ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t le
     sigpending(&pending);
     bool was_pending = sigismember(&pending, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-    CURLcode cc = curl_easy_perform(c);
+    CURLcode cc = perform(t);
     if (!was_pending) {
         sigpending(&pending);
         if (sigismember(&pending, SIGPIPE)) {

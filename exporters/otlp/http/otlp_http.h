@@ -13,7 +13,8 @@ typedef struct ctel__otlp_http ctel__otlp_http;
 /* The outcome of one request. `body` points into the transport and stays
  * valid until its next send or destroy. */
 typedef struct ctel__otlp_http_result {
-    ctel_status status;       /* OK (2xx), UNAVAILABLE, TIMEOUT or REJECTED */
+    ctel_status status;       /* OK (2xx), UNAVAILABLE, TIMEOUT, REJECTED, or
+                                 SHUTDOWN (interrupted) */
     ctel_probe_reason reason; /* what happened, in the probe's terms */
     int http_status;          /* 0 without an answer */
     int64_t retry_after_ms;   /* Retry-After of the answer, -1 if none */
@@ -34,6 +35,11 @@ ctel_status ctel__otlp_http_create(const ctel__otlp_config *cfg, ctel__otlp_http
  * concurrently on one transport. Returns res->status. */
 ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t len,
                                  uint32_t timeout_ms, ctel__otlp_http_result *res);
+
+/* Interrupts the send in progress (it returns CTEL_ERR_SHUTDOWN within
+ * milliseconds) and makes later sends return CTEL_ERR_SHUTDOWN at once, until
+ * called again with on=false. Any thread. */
+void ctel__otlp_http_interrupt(ctel__otlp_http *t, bool on);
 
 /* The URL in use. */
 const char *ctel__otlp_http_url(const ctel__otlp_http *t);
