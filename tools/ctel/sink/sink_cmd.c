@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -242,6 +243,13 @@ int ctel_cmd_sink(int argc, char **argv)
     }
     if (discard && (print || out_path))
         return usage_error("%s", "--discard only counts: it does not go with --print or --out");
+
+    /* Decoding a request mallocs thousands of small pieces on a connection
+     * thread's arena and frees them all; with glibc's default trim threshold
+     * every request then hands the arena's pages back to the kernel and
+     * faults them in again, which cost ~3x in decode throughput. */
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
 
     /* The sink's threads inherit this mask, so the signals come to sigwait
      * here and nowhere else. */
