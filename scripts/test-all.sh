@@ -3,6 +3,8 @@
 # packages ctel needs, then
 #   release   Release build, warnings as errors, all tests
 #   symbols   libctel.so exports only the public ctel_* API
+#   conformance  protobuf and JSON encodings decoded with the official OTLP
+#             schema (../shared/reference), compared field by field
 #   package   `cmake --install` to a temp prefix; a consumer project builds
 #             against it with find_package(ctel) and with pkg-config
 #   example   the main job: the example service exports over OTLP/HTTP to
@@ -112,6 +114,11 @@ s_release() {
 
 s_symbols() { bash scripts/check-symbols.sh build/ci-release; }
 
+# The encodings against the official OTLP schema in ../shared/reference
+# (protoc --decode and python3-protobuf's json_format). Outside CI a missing
+# reference directory is a visible SKIP; with CI=1 (.ci/run) it fails.
+s_conformance() { bash scripts/conformance.sh build/ci-release; }
+
 s_package() {
   local prefix="$root/build/ci-prefix" out="$root/build/ci-consumer"
   rm -rf "$prefix" "$out"
@@ -166,10 +173,12 @@ if [ $quick = 1 ]; then
 fi
 if [ -f "$logdir/release.built" ]; then
   stage symbols "" s_symbols
+  stage conformance "" s_conformance
   stage package "" s_package
   stage example "" s_example
 else
   skip symbols "the release build"
+  skip conformance "the release build"
   skip package "the release build"
   skip example "the release build"
 fi
