@@ -37,6 +37,10 @@
  * first 20 bytes u32, rewritten in place with one pwrite. */
 #define CURSOR_MAGIC 0x52435443u /* "CTCR" on disk */
 #define CURSOR_BYTES 24
+/* Start writeback of the segment being written every this many bytes, so the
+ * fsync at rotation finds little left to do and the disk works while we
+ * write (without it, writing stalls for the whole segment at every fsync). */
+#define WRITEBACK_BYTES (1u << 20)
 
 typedef struct seg {
     uint64_t seq;
@@ -56,6 +60,7 @@ struct ctel__spill {
     size_t nsegs, cap_segs;
     uint64_t next_seq;
     int wfd;
+    uint64_t wsynced; /* bytes of the segment being written handed to writeback */
     int rfd;          /* open on segs[0] (rfd_seq) or -1 */
     uint64_t rfd_seq;
     uint64_t roff;    /* next unread byte of segs[0] */
@@ -452,6 +457,7 @@ static ctel_status rotate(ctel__spill *s)
     /* The new name must survive a crash as well as the data we fsync. */
     fsync(s->dir_fd);
     s->wfd = fd;
+    s->wsynced = 0;
     return CTEL_OK;
 }
 
@@ -523,6 +529,14 @@ ctel_status ctel__spill_write(ctel__spill *s, const void *data, size_t len, uint
         goto out;
     }
     g->size += need;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (g->size - s->wsynced >= WRITEBACK_BYTES) {
+        /* Asynchronous: only queues the dirty pages for writing. */
+        sync_file_range(s->wfd, (off_t)s->wsynced, (off_t)(g->size - s->wsynced),
+                        SYNC_FILE_RANGE_WRITE);
+        s->wsynced = g->size;
+    }
+#endif
     g->records++;
     g->items += items;
     s->st.records_written++;
