@@ -87,4 +87,80 @@ static inline uint64_t ctel__spill_get64(const uint8_t *p)
     return (uint64_t)ctel__spill_get32(p) | (uint64_t)ctel__spill_get32(p + 4) << 32;
 }
 
+/* ---- the store (spill.c: writing and reading; spill_open.c: open, close) ----
+ * Invariants, all under s->mu:
+ *   - segs[] is sorted by sequence; the reader is always in segs[0], at roff
+ *     (segments before the reader are deleted as soon as it leaves them);
+ *   - when wfd >= 0 it is open on segs[nsegs - 1], the segment being written;
+ *     segments found at open are never appended to (their tails may be torn);
+ *   - segs[i].size is the end of the bytes readers may look at (whole records
+ *     as far as we know) and sums to bytes_on_disk;
+ *   - segs[i].records/items are the valid records not yet read, and sum to
+ *     records_on_disk/items_on_disk.
+ * Corruption found when opening is counted then; the reader later skips the
+ * same bytes silently (seg.counted) so nothing is counted twice. */
+#include "sdk/pipeline/spill.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#define CTEL__SPILL_CURSOR_NAME "cursor"
+#define CTEL__SPILL_LOCK_NAME "LOCK"
+/* cursor file: magic u32 | segment seq u64 | offset u64 | CRC-32C of the
+ * first 20 bytes u32, rewritten in place with one pwrite. */
+#define CTEL__SPILL_CURSOR_MAGIC 0x52435443u /* "CTCR" on disk */
+#define CTEL__SPILL_CURSOR_BYTES 24
+
+typedef struct ctel__spill_seg {
+    uint64_t seq;
+    uint64_t size;
+    uint64_t records; /* unread valid records */
+    uint64_t items;
+    bool counted; /* scanned at open: its corruption is already in the stats */
+} ctel__spill_seg;
+
+struct ctel__spill {
+    pthread_mutex_t mu;
+    char *dir;
+    uint64_t max_bytes, segment_bytes, max_age_ns;
+    bool drop_newest;
+    int dir_fd, lock_fd, cursor_fd;
+    ctel__spill_seg *segs;
+    size_t nsegs, cap_segs;
+    uint64_t next_seq;
+    int wfd;
+    uint64_t wsynced; /* bytes of the segment being written handed to writeback */
+    int rfd;          /* open on segs[0] (rfd_seq) or -1 */
+    uint64_t rfd_seq;
+    uint64_t roff;   /* next unread byte of segs[0] */
+    bool peek_valid; /* the last peek: record at (peek_seq, peek_off) */
+    uint64_t peek_seq, peek_off, peek_next, token, token_counter;
+    uint32_t peek_items;
+    ctel__buf scratch;
+    ctel__spill_stats st;
+};
+
+static inline void ctel__spill_close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static inline bool ctel__spill_is_writing(const ctel__spill *s, size_t i)
+{
+    return s->wfd >= 0 && i + 1 == s->nsegs;
+}
+
+/* Appends an empty segment `seq` to s->segs. */
+ctel_status ctel__spill_segs_push(ctel__spill *s, uint64_t seq);
+/* Deletes the file of segment `seq` (logged if that fails). */
+void ctel__spill_unlink_seg(ctel__spill *s, uint64_t seq);
+/* Removes segs[0] (fully read, or dropped when `dropped`: its unread records
+ * count as dropped_full) from the list and the disk; the reader moves to the
+ * start of the next segment. */
+void ctel__spill_finish_front(ctel__spill *s, bool dropped);
+/* Persists the reader's position (one pwrite; failures logged). */
+void ctel__spill_write_cursor(ctel__spill *s);
+
 #endif

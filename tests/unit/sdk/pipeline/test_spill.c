@@ -198,9 +198,8 @@ static void test_crc32c_known_values_and_hw_agrees(void **state)
     /* Piecewise equals whole, at every misalignment. */
     uint32_t whole = ctel__crc32c_sw(0, data, sizeof data);
     for (size_t cut = 0; cut < 20; cut++)
-        assert_int_equal(ctel__crc32c_sw(ctel__crc32c_sw(0, data, cut), data + cut,
-                                         sizeof data - cut),
-                         whole);
+        assert_int_equal(
+            ctel__crc32c_sw(ctel__crc32c_sw(0, data, cut), data + cut, sizeof data - cut), whole);
     if (!ctel__crc32c_hw_available()) {
         fprintf(stderr, "no SSE4.2: only the software CRC was checked\n");
         return;
@@ -835,7 +834,8 @@ static int efbig_child(const char *dir)
         uint32_t items;
         uint64_t tok;
         if (ctel__spill_peek(s, &b, &items, &tok) != CTEL_OK || b.len != LEN ||
-            ctel__spill_get32((const uint8_t *)b.data) != i || ctel__spill_consume(s, tok) != CTEL_OK)
+            ctel__spill_get32((const uint8_t *)b.data) != i ||
+            ctel__spill_consume(s, tok) != CTEL_OK)
             return 11;
         ctel__buf_free(&b);
     }
