@@ -1,6 +1,7 @@
 /* sdk/sdk.c — creating, flushing, shutting down and freeing the SDK, and the
  * tracer cache. */
 #include "sdk/internal.h"
+#include "exporters/otlp/otlp_exporter.h"
 #include "sdk/common/attr_clone.h"
 #include "sdk/trace/processor.h"
 #include "sdk/trace/sampler_internal.h"
@@ -345,4 +346,47 @@ void ctel_sdk_set_global(ctel_sdk *sdk)
 ctel_sdk *ctel_sdk_global(void)
 {
     return atomic_load(&g_global_sdk);
+}
+
+/* ---- OTLP exporters behind the processors: stats and readiness ------------- */
+
+static ctel_span_exporter *proc_exporter(const ctel_sdk *sdk, size_t i)
+{
+    struct ctel_span_processor *p = sdk->procs[i];
+    return p->vt->exporter ? p->vt->exporter(p) : NULL;
+}
+
+size_t ctel_sdk_otlp_stats(const ctel_sdk *sdk, ctel_otlp_exporter_stats *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; sdk && i < sdk->nprocs; i++) {
+        ctel_span_exporter *e = proc_exporter(sdk, i);
+        ctel_otlp_exporter_stats st;
+        if (e && ctel_otlp_exporter_get_stats(e, &st) == CTEL_OK) {
+            if (out && n < cap)
+                out[n] = st;
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t ctel_sdk_ready(ctel_sdk *sdk, uint32_t timeout_ms, ctel_probe_result *out, size_t cap,
+                      bool *all_ready)
+{
+    size_t n = 0;
+    bool ready = true;
+    for (size_t i = 0; sdk && i < sdk->nprocs; i++) {
+        ctel_span_exporter *e = proc_exporter(sdk, i);
+        ctel_probe_result r;
+        if (!e || ctel__otlp_exporter_ready(e, timeout_ms, &r) == CTEL_ERR_INVALID_ARGUMENT)
+            continue;
+        ready = ready && r.ready;
+        if (out && n < cap)
+            out[n] = r;
+        n++;
+    }
+    if (all_ready)
+        *all_ready = ready;
+    return n;
 }

@@ -255,6 +255,32 @@ ctel_status ctel__otlp_config_resolve(const ctel_otlp_options *o, const char *si
 
     c->max_request_bytes = o->max_request_bytes > 0 ? (size_t)o->max_request_bytes
                                                     : CTEL__OTLP_DEFAULT_MAX_REQUEST;
+
+    /* delivery pipeline */
+    c->direct = o->direct != 0;
+    const char *dir = o->spill_dir ? o->spill_dir : ctel__env_get("CTEL_SPILL_DIR");
+    if (dir && *dir && !(c->spill_dir = ctel__strdup(dir)))
+        goto oom;
+    int64_t v;
+    c->spill_max_bytes = 256ull * 1024 * 1024;
+    if (o->spill_max_bytes > 0)
+        c->spill_max_bytes = (uint64_t)o->spill_max_bytes;
+    else if (ctel__env_int("CTEL_SPILL_MAX_BYTES", 65536, INT64_MAX, &v))
+        c->spill_max_bytes = (uint64_t)v;
+    c->spill_max_age_ms = 86400000u;
+    if (ctel__env_duration_ms("CTEL_SPILL_MAX_AGE", &v))
+        c->spill_max_age_ms = (uint64_t)v;
+    if (o->spill_drop_newest >= 0) {
+        c->spill_drop_newest = o->spill_drop_newest != 0;
+    } else {
+        static const char *const names[] = {"oldest", "newest", NULL};
+        c->spill_drop_newest = ctel__env_enum("CTEL_SPILL_DROP", names) == 1;
+    }
+    c->queue_max_bytes = 8u * 1024u * 1024u;
+    if (o->queue_max_bytes > 0)
+        c->queue_max_bytes = (size_t)o->queue_max_bytes;
+    else if (ctel__env_int("CTEL_EXPORTER_QUEUE_BYTES", 4096, INT32_MAX, &v))
+        c->queue_max_bytes = (size_t)v;
     return CTEL_OK;
 oom:
     ctel__otlp_config_free(c);
@@ -272,5 +298,6 @@ void ctel__otlp_config_free(ctel__otlp_config *c)
     ctel__free(c->certificate);
     ctel__free(c->client_key);
     ctel__free(c->client_certificate);
+    ctel__free(c->spill_dir);
     memset(c, 0, sizeof *c);
 }

@@ -24,6 +24,13 @@ typedef struct ctel__otlp_config {
     char *client_certificate;
     bool insecure;
     size_t max_request_bytes;
+    /* delivery pipeline */
+    bool direct;
+    char *spill_dir;          /* the base directory; NULL: none */
+    uint64_t spill_max_bytes;
+    uint64_t spill_max_age_ms;
+    bool spill_drop_newest;
+    size_t queue_max_bytes;
 } ctel__otlp_config;
 
 /* Resolves the configuration for one signal. `signal` names the env

@@ -4,6 +4,7 @@
 
 #include "exporters/otlp/http/otlp_http.h"
 #include "exporters/otlp/otlp_config.h"
+#include "exporters/otlp/otlp_exporter.h"
 #include "exporters/otlp/proto/otlp_proto.h"
 
 const char *ctel_probe_reason_str(ctel_probe_reason r)
@@ -38,24 +39,18 @@ static const char probe_json[] =
     "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
     "\"value\":{\"stringValue\":\"ctel-probe\"}}]}}]}";
 
-ctel_status ctel_otlp_probe(const ctel_otlp_options *opts, uint32_t timeout_ms,
-                            ctel_probe_result *out)
+ctel_status ctel__otlp_probe_config(const ctel__otlp_config *cfg_in, uint32_t timeout_ms,
+                                    ctel_probe_result *out)
 {
-    if (!out)
-        return CTEL_ERR_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);
     uint64_t t0 = ctel__mono_ns();
-    ctel__otlp_config cfg;
-    ctel_status rc = ctel__otlp_config_resolve(opts, "TRACES", "v1/traces", &cfg);
-    if (rc != CTEL_OK)
-        return rc;
+    ctel__otlp_config cfg = *cfg_in; /* the transport copies what it keeps */
     snprintf(out->endpoint, sizeof out->endpoint, "%s", cfg.url);
     if (timeout_ms)
         cfg.timeout_ms = timeout_ms;
     bool json = cfg.protocol == CTEL_OTLP_HTTP_JSON;
     ctel__otlp_http *t = NULL;
-    rc = ctel__otlp_http_create(&cfg, &t);
-    ctel__otlp_config_free(&cfg);
+    ctel_status rc = ctel__otlp_http_create(&cfg, &t);
     if (rc != CTEL_OK)
         return rc;
     ctel__otlp_http_result r;
@@ -86,4 +81,19 @@ ctel_status ctel_otlp_probe(const ctel_otlp_options *opts, uint32_t timeout_ms,
     ctel__otlp_http_destroy(t);
     out->latency_ms = (uint32_t)((ctel__mono_ns() - t0) / 1000000u);
     return CTEL_OK;
+}
+
+ctel_status ctel_otlp_probe(const ctel_otlp_options *opts, uint32_t timeout_ms,
+                            ctel_probe_result *out)
+{
+    if (!out)
+        return CTEL_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    ctel__otlp_config cfg;
+    ctel_status rc = ctel__otlp_config_resolve(opts, "TRACES", "v1/traces", &cfg);
+    if (rc != CTEL_OK)
+        return rc;
+    rc = ctel__otlp_probe_config(&cfg, timeout_ms, out);
+    ctel__otlp_config_free(&cfg);
+    return rc;
 }

@@ -9,15 +9,22 @@
 #include "exporters/otlp/http/otlp_http.h"
 #include "exporters/otlp/json/otlp_json.h"
 #include "exporters/otlp/otlp_config.h"
+#include "exporters/otlp/otlp_exporter.h"
 #include "exporters/otlp/proto/otlp_proto.h"
+#include "sdk/pipeline/delivery.h"
 
 typedef struct otlp_trace_exporter {
     ctel__otlp_http *http;
     ctel_otlp_protocol protocol;
     size_t max_request_bytes;
     ctel__buf body;
-    pthread_mutex_t lock; /* guards stats */
+    ctel__delivery *delivery; /* NULL in direct mode */
+    ctel__otlp_config cfg;    /* as resolved at creation (readiness probes) */
+    pthread_mutex_t lock;     /* guards stats and the readiness cache */
     ctel_otlp_exporter_stats stats;
+    pthread_mutex_t probe_lock; /* one probe at a time */
+    ctel_probe_result ready;    /* the last probe */
+    uint64_t ready_at_ns;       /* when it was taken (monotonic); 0: never */
 } otlp_trace_exporter;
 
 static void note_failure(otlp_trace_exporter *x, const ctel__otlp_http_result *r, size_t spans)
@@ -59,6 +66,60 @@ static void read_partial_success(otlp_trace_exporter *x, const ctel__otlp_http_r
         snprintf(msg, cap, "(2xx answer with an undecodable protobuf body, %zu bytes)",
                  r->body_len);
     }
+}
+
+/* One HTTP attempt with `n` spans: send, classify, read partial_success,
+ * keep the stats. Used directly and as the pipeline's transport. */
+static void attempt(otlp_trace_exporter *x, const void *body, size_t len, size_t n,
+                    uint32_t timeout_ms, ctel__send_result *out)
+{
+    ctel__otlp_http_result r;
+    ctel_status rc = ctel__otlp_http_send(x->http, body, len, timeout_ms, &r);
+    memset(out, 0, sizeof *out);
+    out->status = rc;
+    out->http_status = r.http_status;
+    out->retry_after_ms = r.retry_after_ms;
+    snprintf(out->message, sizeof out->message, "%s", r.message);
+    pthread_mutex_lock(&x->lock);
+    x->stats.requests++;
+    x->stats.bytes_sent += r.wire_bytes;
+    x->stats.bytes_encoded += len;
+    pthread_mutex_unlock(&x->lock);
+    if (rc != CTEL_OK) {
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: export of %zu spans to %s failed: %s", n,
+                         ctel__otlp_http_url(x->http), r.message);
+        note_failure(x, &r, n);
+        return;
+    }
+    int64_t rejected = 0;
+    char msg[200];
+    read_partial_success(x, &r, &rejected, msg, sizeof msg);
+    if (rejected < 0 || (uint64_t)rejected > n)
+        rejected = rejected < 0 ? 0 : (int64_t)n;
+    if (rejected || msg[0])
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: receiver rejected %lld of %zu spans%s%s",
+                         (long long)rejected, n, msg[0] ? ": " : "", msg);
+    out->rejected = (uint64_t)rejected;
+    pthread_mutex_lock(&x->lock);
+    x->stats.items_sent += n;
+    x->stats.items_rejected += (uint64_t)rejected;
+    x->stats.last_status = CTEL_OK;
+    x->stats.last_http_status = r.http_status;
+    x->stats.last_retry_after_ms = r.retry_after_ms;
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* The pipeline's view of the transport. */
+static void pipeline_send(void *state, const void *body, size_t len, uint32_t items,
+                          uint32_t timeout_ms, ctel__send_result *res)
+{
+    attempt(state, body, len, items, timeout_ms, res);
+}
+
+static void pipeline_interrupt(void *state, bool on)
+{
+    otlp_trace_exporter *x = state;
+    ctel__otlp_http_interrupt(x->http, on);
 }
 
 static ctel_status encode(otlp_trace_exporter *x, const ctel_span_data *const *spans, size_t n)
@@ -103,6 +164,13 @@ static ctel_status send_spans(otlp_trace_exporter *x, const ctel_span_data *cons
         note_failure(x, &r, 1);
         return CTEL_ERR_REJECTED;
     }
+    if (x->delivery) {
+        /* the pipeline takes the encoded request over */
+        /* Queued, or spilled; a full queue dropped older requests (counted
+         * by the pipeline), not these. */
+        ctel_status qrc = ctel__delivery_submit(x->delivery, &x->body, (uint32_t)n);
+        return qrc == CTEL_ERR_QUEUE_FULL ? CTEL_OK : qrc;
+    }
     uint32_t left = 0;
     if (deadline_ns != UINT64_MAX) {
         uint64_t now = ctel__mono_ns();
@@ -114,35 +182,9 @@ static ctel_status send_spans(otlp_trace_exporter *x, const ctel_span_data *cons
         }
         left = (uint32_t)((deadline_ns - now + 999999u) / 1000000u);
     }
-    ctel__otlp_http_result r;
-    rc = ctel__otlp_http_send(x->http, x->body.data, x->body.len, left, &r);
-    pthread_mutex_lock(&x->lock);
-    x->stats.requests++;
-    x->stats.bytes_sent += r.wire_bytes;
-    x->stats.bytes_encoded += x->body.len;
-    pthread_mutex_unlock(&x->lock);
-    if (rc != CTEL_OK) {
-        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: export of %zu spans to %s failed: %s", n,
-                         ctel__otlp_http_url(x->http), r.message);
-        note_failure(x, &r, n);
-        return rc;
-    }
-    int64_t rejected = 0;
-    char msg[200];
-    read_partial_success(x, &r, &rejected, msg, sizeof msg);
-    if (rejected < 0 || (uint64_t)rejected > n)
-        rejected = rejected < 0 ? 0 : (int64_t)n;
-    if (rejected || msg[0])
-        CTEL_LOG_LIMITED(CTEL_LOG_WARN, "OTLP traces: receiver rejected %lld of %zu spans%s%s",
-                         (long long)rejected, n, msg[0] ? ": " : "", msg);
-    pthread_mutex_lock(&x->lock);
-    x->stats.items_sent += n;
-    x->stats.items_rejected += (uint64_t)rejected;
-    x->stats.last_status = CTEL_OK;
-    x->stats.last_http_status = r.http_status;
-    x->stats.last_retry_after_ms = r.retry_after_ms;
-    pthread_mutex_unlock(&x->lock);
-    return CTEL_OK;
+    ctel__send_result res;
+    attempt(x, x->body.data, x->body.len, n, left, &res);
+    return res.status;
 }
 
 static ctel_status otlp_export(void *state, const ctel_span_data *const *spans, size_t count,
@@ -154,15 +196,56 @@ static ctel_status otlp_export(void *state, const ctel_span_data *const *spans, 
     return send_spans(x, spans, count, ctel__deadline_ns(timeout_ms));
 }
 
+static ctel_status otlp_force_flush(void *state, uint32_t timeout_ms)
+{
+    otlp_trace_exporter *x = state;
+    return x->delivery ? ctel__delivery_flush(x->delivery, timeout_ms) : CTEL_OK;
+}
+
+static ctel_status otlp_shutdown(void *state, uint32_t timeout_ms)
+{
+    otlp_trace_exporter *x = state;
+    return x->delivery ? ctel__delivery_shutdown(x->delivery, timeout_ms) : CTEL_OK;
+}
+
 static void otlp_destroy(void *state)
 {
     otlp_trace_exporter *x = state;
     if (!x)
         return;
+    ctel__delivery_destroy(x->delivery); /* before the transport it uses */
     ctel__otlp_http_destroy(x->http);
     ctel__buf_free(&x->body);
+    ctel__otlp_config_free(&x->cfg);
     pthread_mutex_destroy(&x->lock);
+    pthread_mutex_destroy(&x->probe_lock);
     ctel__free(x);
+}
+
+/* The spill stream of this exporter: <dir>/traces-<FNV-1a of the URL>, so
+ * exporters to different endpoints never share one. */
+static ctel_status start_pipeline(otlp_trace_exporter *x, const ctel__otlp_config *cfg)
+{
+    char name[320], dir[1024];
+    snprintf(name, sizeof name, "OTLP traces to %s", cfg->url);
+    ctel__delivery_options o;
+    memset(&o, 0, sizeof o);
+    o.name = name;
+    o.deadline_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
+    o.max_queue_bytes = cfg->queue_max_bytes;
+    ctel__retry_policy_from_env(&o.retry);
+    if (cfg->spill_dir) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (const char *p = cfg->url; *p; p++)
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+        snprintf(dir, sizeof dir, "%s/traces-%016llx", cfg->spill_dir, (unsigned long long)h);
+        o.spill_dir = dir;
+        o.spill_max_bytes = cfg->spill_max_bytes;
+        o.spill_max_age_ms = cfg->spill_max_age_ms;
+        o.spill_drop_newest = cfg->spill_drop_newest;
+    }
+    ctel__delivery_transport t = {x, pipeline_send, pipeline_interrupt};
+    return ctel__delivery_create(&o, &t, &x->delivery);
 }
 
 ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts, ctel_span_exporter **out)
@@ -180,12 +263,15 @@ ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts, ctel_s
         return CTEL_ERR_NO_MEMORY;
     }
     pthread_mutex_init(&x->lock, NULL);
+    pthread_mutex_init(&x->probe_lock, NULL);
     x->protocol = cfg.protocol;
     x->max_request_bytes = cfg.max_request_bytes;
     x->stats.last_retry_after_ms = -1;
     snprintf(x->stats.endpoint, sizeof x->stats.endpoint, "%s", cfg.url);
     rc = ctel__otlp_http_create(&cfg, &x->http);
-    ctel__otlp_config_free(&cfg);
+    if (rc == CTEL_OK && !cfg.direct)
+        rc = start_pipeline(x, &cfg);
+    x->cfg = cfg; /* kept for readiness probes; freed with the exporter */
     if (rc != CTEL_OK) {
         otlp_destroy(x);
         return rc;
@@ -193,6 +279,8 @@ ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts, ctel_s
     static const ctel_span_exporter_ops ops = {
         .name = "otlp_http",
         .export_spans = otlp_export,
+        .force_flush = otlp_force_flush,
+        .shutdown = otlp_shutdown,
         .destroy = otlp_destroy,
     };
     return ctel_span_exporter_create(&ops, x, out);
@@ -207,5 +295,75 @@ ctel_status ctel_otlp_exporter_get_stats(const ctel_span_exporter *exp,
     pthread_mutex_lock(&x->lock);
     *out = x->stats;
     pthread_mutex_unlock(&x->lock);
+    if (x->delivery) {
+        ctel__delivery_stats d;
+        ctel__delivery_get_stats(x->delivery, &d);
+        out->submitted = d.submitted;
+        out->recovered = d.recovered;
+        out->delivered = d.delivered;
+        out->rejected = d.rejected;
+        out->dropped_queue_full = d.dropped_queue_full;
+        out->dropped_retries_exhausted = d.dropped_retries_exhausted;
+        out->dropped_spill_full = d.dropped_spill_full;
+        out->dropped_spill_age = d.dropped_spill_age;
+        out->dropped_shutdown = d.dropped_shutdown;
+        out->corrupt_spill_records = d.corrupt_spill_records;
+        out->retried = d.retried;
+        out->spilled = d.spilled;
+        out->replayed = d.replayed;
+        out->queued = d.queued;
+        out->queued_bytes = d.queued_bytes;
+        out->in_flight = d.in_flight;
+        out->on_disk = d.on_disk;
+        out->breaker_state = d.breaker_state;
+        out->breaker_opens = d.breaker_opens;
+        out->next_attempt_unix_ns = d.next_attempt_unix_ns;
+        out->last_success_unix_ns = d.last_success_unix_ns;
+    }
     return CTEL_OK;
+}
+
+ctel_status ctel__otlp_exporter_ready(const ctel_span_exporter *exp, uint32_t timeout_ms,
+                                      ctel_probe_result *out)
+{
+    otlp_trace_exporter *x = ctel__span_exporter_state_of(exp, otlp_export);
+    if (!x || !out)
+        return CTEL_ERR_INVALID_ARGUMENT;
+    ctel_breaker_state bs = CTEL_BREAKER_CLOSED;
+    uint64_t next = 0;
+    if (x->delivery)
+        bs = ctel__delivery_breaker_state(x->delivery, &next);
+    if (bs == CTEL_BREAKER_OPEN) {
+        /* the pipeline already knows: no probe while the breaker is open */
+        memset(out, 0, sizeof *out);
+        snprintf(out->endpoint, sizeof out->endpoint, "%s", x->cfg.url);
+        out->reason = CTEL_PROBE_OTHER;
+        pthread_mutex_lock(&x->lock);
+        snprintf(out->message, sizeof out->message, "circuit breaker open after repeated "
+                 "failures (last: %.180s)", x->stats.last_error);
+        pthread_mutex_unlock(&x->lock);
+        out->breaker_state = bs;
+        out->next_attempt_unix_ns = next;
+        return CTEL_OK;
+    }
+    int64_t ttl_ms = 1000;
+    int64_t v;
+    if (ctel__env_int("CTEL_READY_CACHE_MS", 0, 3600000, &v))
+        ttl_ms = v;
+    pthread_mutex_lock(&x->probe_lock);
+    uint64_t now = ctel__mono_ns();
+    ctel_status rc = CTEL_OK;
+    if (!x->ready_at_ns || now - x->ready_at_ns >= (uint64_t)ttl_ms * 1000000u) {
+        ctel_probe_result r;
+        rc = ctel__otlp_probe_config(&x->cfg, timeout_ms, &r);
+        if (rc == CTEL_OK) {
+            x->ready = r;
+            x->ready_at_ns = ctel__mono_ns();
+        }
+    }
+    *out = x->ready;
+    pthread_mutex_unlock(&x->probe_lock);
+    out->breaker_state = bs;
+    out->next_attempt_unix_ns = next;
+    return rc;
 }

@@ -22,6 +22,19 @@
  *                ..._CLIENT_CERTIFICATE (PEM files, for mTLS).
  *   insecure     ..._INSECURE: only decides the scheme of an endpoint given
  *                without one (the URL's scheme wins otherwise).
+ * ctel's own variables for the delivery pipeline:
+ *   CTEL_SPILL_DIR            spill directory (default: none); each exporter
+ *                             uses a subdirectory named after its signal and
+ *                             endpoint, locked by one process at a time
+ *   CTEL_SPILL_MAX_BYTES      default 268435456 (256 MiB)
+ *   CTEL_SPILL_MAX_AGE        ms; older spilled requests are dropped (counted);
+ *                             default 86400000 (24 h), 0 = no limit
+ *   CTEL_SPILL_DROP           oldest (default) | newest: what goes when full
+ *   CTEL_EXPORTER_QUEUE_BYTES in-memory request queue, default 8388608 (8 MiB)
+ *   CTEL_EXPORTER_RETRY_ENABLED, _MAX_ATTEMPTS, _INITIAL_BACKOFF,
+ *   _MAX_BACKOFF (ms), _BACKOFF_MULTIPLIER
+ *   CTEL_EXPORTER_BREAKER_ENABLED, _FAILURE_THRESHOLD, _MIN_COOLDOWN,
+ *   _MAX_COOLDOWN (ms)
  */
 #ifndef CTEL_OTLP_H
 #define CTEL_OTLP_H
@@ -56,15 +69,40 @@ typedef struct ctel_otlp_options {
     int insecure;                   /* < 0: environment; 0 or 1 */
     int64_t max_request_bytes;      /* <= 0: 4 MiB. Batches are split to stay under
                                        it (measured before compression). */
+    /* The resilience pipeline (see "Delivery" below). */
+    int direct;                /* 1: no pipeline: each export is one synchronous
+                                  attempt whose outcome export returns (tests,
+                                  callers with their own retry). 0: pipeline. */
+    const char *spill_dir;     /* NULL: CTEL_SPILL_DIR; "": no spill */
+    int64_t spill_max_bytes;   /* <= 0: CTEL_SPILL_MAX_BYTES or 256 MiB */
+    int spill_drop_newest;     /* < 0: CTEL_SPILL_DROP (oldest|newest), default oldest */
+    int64_t queue_max_bytes;   /* <= 0: CTEL_EXPORTER_QUEUE_BYTES or 8 MiB */
 } ctel_otlp_options;
 
 #define CTEL_OTLP_OPTIONS_INIT                                                                     \
     {NULL, CTEL_OTLP_PROTOCOL_DEFAULT, NULL, -1, CTEL_OTLP_COMPRESSION_DEFAULT, NULL, NULL, NULL,  \
-     -1, 0}
+     -1, 0, 0, NULL, 0, -1, 0}
 
 /* An OTLP/HTTP span exporter (libcurl, one kept-alive connection). `opts`
- * may be NULL (everything from the environment). Each export sends one
- * request per max_request_bytes of encoded spans and returns:
+ * may be NULL (everything from the environment).
+ *
+ * Delivery (the default): export encodes the batch into requests (one per
+ * max_request_bytes) and hands them to a sender thread; it returns CTEL_OK
+ * once they are queued (or spilled), CTEL_ERR_QUEUE_FULL when older requests
+ * had to be dropped to make room. The sender retries retryable outcomes with
+ * exponential backoff and jitter (CTEL_EXPORTER_RETRY_*: 5 attempts, 1 s up
+ * to 5 s, x1.5), honours Retry-After, and never spends more than the timeout
+ * on one request; a circuit breaker (CTEL_EXPORTER_BREAKER_*: open after 5
+ * failed attempts, cool-down 5 s doubling to 5 min) stops attempts to a dead
+ * endpoint. Requests it cannot deliver go to the spill directory when one is
+ * set (replayed oldest first when the endpoint is back, also by the next
+ * process) or are dropped and counted. force_flush waits for the queue;
+ * shutdown delivers what it can by its deadline, then interrupts the attempt
+ * in progress and spills or drops the rest. The stats below say where every
+ * span went.
+ *
+ * Direct (opts->direct = 1): each export sends synchronously, once, and
+ * returns:
  *   CTEL_OK               every request answered 2xx (spans the receiver
  *                         reported as rejected in partial_success are
  *                         counted in the stats and logged, not retried);
@@ -73,20 +111,36 @@ typedef struct ctel_otlp_options {
  *   CTEL_ERR_TIMEOUT      the per-request deadline passed;
  *   CTEL_ERR_REJECTED     any other HTTP status: the data will never be
  *                         accepted (the body's message is recorded).
- * This exporter does not retry by itself. Thread-safety: as any exporter,
+ * Nothing is retried in direct mode. Thread-safety: as any exporter,
  * one export at a time; the stats may be read from any thread.
  * Errors: CTEL_ERR_INVALID_ARGUMENT (out NULL), CTEL_ERR_NO_MEMORY,
  * CTEL_ERR_INTERNAL (libcurl could not be initialised). */
 CTEL_API ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts,
                                                     ctel_span_exporter **out);
 
-/* What an OTLP exporter has done so far. */
+/* The circuit breaker of an endpoint (see docs/OPERATIONS.md). */
+typedef enum ctel_breaker_state {
+    CTEL_BREAKER_CLOSED = 0,   /* exports flow */
+    CTEL_BREAKER_OPEN = 1,     /* the endpoint failed repeatedly: no attempts until
+                                  the cool-down ends */
+    CTEL_BREAKER_HALF_OPEN = 2 /* one trial export decides */
+} ctel_breaker_state;
+
+/* "closed", "open", "half-open". */
+CTEL_API const char *ctel_breaker_state_str(ctel_breaker_state state);
+
+/* What an OTLP exporter has done so far. The first block counts attempts
+ * (HTTP requests); with the pipeline a retried request counts once per
+ * attempt there. The second block is the pipeline's exact accounting of
+ * spans (all zero in direct mode):
+ *   submitted + recovered = delivered + rejected + dropped_* + queued
+ *                           + in_flight + on_disk                        */
 typedef struct ctel_otlp_exporter_stats {
-    uint64_t requests;           /* requests sent (answered or not) */
+    uint64_t requests;           /* attempts (answered or not) */
     uint64_t requests_failed;    /* ... that did not get a 2xx answer */
-    uint64_t items_sent;         /* spans in requests answered 2xx, rejected included */
+    uint64_t items_sent;         /* spans in attempts answered 2xx, rejected included */
     uint64_t items_rejected;     /* spans the receiver reported in partial_success */
-    uint64_t items_failed;       /* spans in requests that failed */
+    uint64_t items_failed;       /* spans in attempts that failed */
     uint64_t bytes_sent;         /* request bodies as sent (after compression) */
     uint64_t bytes_encoded;      /* request bodies before compression */
     int last_http_status;        /* of the last answer; 0 if it had none */
@@ -94,6 +148,30 @@ typedef struct ctel_otlp_exporter_stats {
     int64_t last_retry_after_ms; /* Retry-After of the last answer; -1 if none */
     char endpoint[256];          /* the URL in use (cut if longer) */
     char last_error[256];        /* why the last failed request failed; "" if none */
+
+    /* pipeline, in spans */
+    uint64_t submitted;          /* handed to the pipeline by export */
+    uint64_t recovered;          /* found in the spill directory at start */
+    uint64_t delivered;          /* accepted by the receiver */
+    uint64_t rejected;           /* refused for good (4xx/5xx other than 429/502-504,
+                                    partial_success) */
+    uint64_t dropped_queue_full; /* oldest dropped from the full in-memory queue */
+    uint64_t dropped_retries_exhausted; /* no spill: retries or deadline ran out */
+    uint64_t dropped_spill_full; /* the spill directory was full */
+    uint64_t dropped_spill_age;  /* spilled longer ago than the age limit */
+    uint64_t dropped_shutdown;   /* no spill: still undelivered at shutdown's deadline */
+    uint64_t corrupt_spill_records; /* torn/corrupted records skipped (spans unknown) */
+    uint64_t retried;            /* spans re-sent, once per retry */
+    uint64_t spilled;            /* written to the spill directory */
+    uint64_t replayed;           /* delivered from the spill directory */
+    uint64_t queued;             /* in the in-memory queue now */
+    uint64_t queued_bytes;
+    uint64_t in_flight;          /* in the attempt in progress */
+    uint64_t on_disk;            /* in the spill directory now */
+    ctel_breaker_state breaker_state;
+    uint64_t breaker_opens;
+    uint64_t next_attempt_unix_ns; /* while the breaker is open; else 0 */
+    uint64_t last_success_unix_ns; /* 0 if never */
 } ctel_otlp_exporter_stats;
 
 /* Copies out the stats of an exporter made by ctel_otlp_http_exporter_create.
@@ -122,6 +200,8 @@ typedef struct ctel_probe_result {
     uint32_t latency_ms; /* from the start of the probe to its outcome */
     char endpoint[256];  /* the URL probed */
     char message[256];   /* one line: why, for humans */
+    ctel_breaker_state breaker_state; /* of the exporter's pipeline (ctel_sdk_ready) */
+    uint64_t next_attempt_unix_ns;    /* while the breaker is open; else 0 */
 } ctel_probe_result;
 
 /* A short name for a reason: "ok", "refused", "dns", "tls", "timeout",

@@ -12,6 +12,7 @@
 #define CTEL_SDK_H
 
 #include "export.h"
+#include "otlp.h"
 #include "propagation.h"
 
 #ifdef __cplusplus
@@ -96,6 +97,27 @@ typedef struct ctel_sdk_stats {
 /* Fills *out. Thread-safety: any thread; counters are read individually, so a
  * snapshot taken while spans flow may be momentarily inconsistent. */
 CTEL_API ctel_status ctel_sdk_stats_get(const ctel_sdk *sdk, ctel_sdk_stats *out);
+
+/* The stats of each OTLP exporter behind the SDK's span processors, in
+ * processor order: where every span handed to them went (delivered,
+ * rejected, dropped by reason, queued, on disk), the breaker, the last error.
+ * Fills out[0 .. min(n, cap)) and returns n, the number of OTLP exporters.
+ * Any thread. */
+CTEL_API size_t ctel_sdk_otlp_stats(const ctel_sdk *sdk, ctel_otlp_exporter_stats *out,
+                                   size_t cap);
+
+/* Readiness: is every configured OTLP endpoint reachable and accepting
+ * OTLP? Probes each (one minimal export that carries no telemetry, within
+ * timeout_ms; 0 = the exporter's timeout), except those whose circuit breaker
+ * is open, which are not ready without a probe. Verdicts are cached for
+ * CTEL_READY_CACHE_MS (default 1000 ms), so frequent callers (health
+ * endpoints, orchestrator probes) stay cheap. Fills out[0 .. min(n, cap))
+ * with each endpoint's verdict, reason, latency and breaker state, and
+ * returns n; *all_ready (may be NULL) is true when every endpoint is ready
+ * (also when there is none). Blocking up to timeout_ms per endpoint; any
+ * thread. */
+CTEL_API size_t ctel_sdk_ready(ctel_sdk *sdk, uint32_t timeout_ms, ctel_probe_result *out,
+                               size_t cap, bool *all_ready);
 
 /* Opt-in global: set (not owned; NULL clears) and get. Thread-safety: any. */
 CTEL_API void ctel_sdk_set_global(ctel_sdk *sdk);

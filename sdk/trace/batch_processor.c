@@ -426,7 +426,13 @@ static void bp_destroy(struct ctel_span_processor *p)
     ctel__free(bp);
 }
 
+static ctel_span_exporter *bp_exporter(struct ctel_span_processor *p)
+{
+    return ((batch_processor *)p)->exporter;
+}
+
 static const ctel__processor_vt k_batch_vt = {
+    .exporter = bp_exporter,
     .on_start = NULL,
     .on_end = bp_on_end,
     .start = bp_start,

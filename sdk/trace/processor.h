@@ -17,6 +17,8 @@ typedef struct ctel__processor_vt {
     ctel_status (*shutdown)(struct ctel_span_processor *p, uint64_t deadline_ns);
     void (*stats)(struct ctel_span_processor *p, ctel_sdk_stats *acc); /* adds; may be NULL */
     void (*destroy)(struct ctel_span_processor *p);
+    /* The exporter this processor feeds, or NULL (user processors). */
+    ctel_span_exporter *(*exporter)(struct ctel_span_processor *p);
     bool retains;
 } ctel__processor_vt;
 

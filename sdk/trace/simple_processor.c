@@ -87,7 +87,13 @@ static void sp_destroy(struct ctel_span_processor *p)
     ctel__free(sp);
 }
 
+static ctel_span_exporter *sp_exporter(struct ctel_span_processor *p)
+{
+    return ((simple_processor *)p)->exporter;
+}
+
 static const ctel__processor_vt k_simple_vt = {
+    .exporter = sp_exporter,
     .on_end = sp_on_end,
     .force_flush = sp_force_flush,
     .shutdown = sp_shutdown,

@@ -58,7 +58,8 @@ static void test_ctel_probe_and_gen(void **state)
     f.fail_status = 503;
     ctel_sink_set_faults(sink, &f);
     snprintf(cmd, sizeof cmd,
-             "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%u %s gen traces --count 10 "
+             "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%u OTEL_EXPORTER_OTLP_TIMEOUT=1000 "
+             "%s gen traces --count 10 "
              ">/dev/null 2>&1", port, CTEL_TOOL_PATH);
     assert_int_equal(run(cmd), 1);
     snprintf(cmd, sizeof cmd, "%s probe --endpoint http://127.0.0.1:%u >/dev/null",

@@ -202,24 +202,55 @@ int ctel_cmd_gen(int argc, char **argv)
     uint64_t total_ns = mono_ns() - start;
     ctel_sdk_stats st;
     ctel_sdk_stats_get(sdk, &st);
+    /* What the OTLP exporters made of the spans handed to them. */
+    ctel_otlp_exporter_stats os[8];
+    size_t nos = ctel_sdk_otlp_stats(sdk, os, 8);
     ctel_sdk_destroy(sdk);
     free(ws);
 
     uint64_t dropped = st.spans_dropped_queue_full + st.spans_dropped_export_failed +
                        st.spans_dropped_shutdown;
+    uint64_t delivered = st.spans_exported, lost_after = 0;
+    if (nos) {
+        delivered = 0;
+        for (size_t i = 0; i < nos && i < 8; i++) {
+            delivered += os[i].delivered;
+            lost_after += os[i].rejected + os[i].dropped_queue_full +
+                          os[i].dropped_retries_exhausted + os[i].dropped_spill_full +
+                          os[i].dropped_spill_age + os[i].dropped_shutdown;
+            printf("ctel gen: %s: delivered %llu, rejected %llu, dropped %llu (queue full "
+                   "%llu, retries exhausted %llu, shutdown %llu, spill full %llu), spilled "
+                   "%llu, on disk %llu, retried %llu, breaker %s\n",
+                   os[i].endpoint, (unsigned long long)os[i].delivered,
+                   (unsigned long long)os[i].rejected,
+                   (unsigned long long)(os[i].dropped_queue_full +
+                                        os[i].dropped_retries_exhausted +
+                                        os[i].dropped_shutdown + os[i].dropped_spill_full +
+                                        os[i].dropped_spill_age),
+                   (unsigned long long)os[i].dropped_queue_full,
+                   (unsigned long long)os[i].dropped_retries_exhausted,
+                   (unsigned long long)os[i].dropped_shutdown,
+                   (unsigned long long)os[i].dropped_spill_full,
+                   (unsigned long long)os[i].spilled, (unsigned long long)os[i].on_disk,
+                   (unsigned long long)os[i].retried,
+                   ctel_breaker_state_str(os[i].breaker_state));
+        }
+    }
     printf("ctel gen: created %llu spans (%llu sampled) in %.3f s (%.0f spans/s)\n",
            (unsigned long long)made, (unsigned long long)st.spans_ended, produced_ns / 1e9,
            produced_ns ? made / (produced_ns / 1e9) : 0.0);
-    printf("ctel gen: exported %llu, dropped %llu (queue full %llu, export failed %llu, "
-           "shutdown %llu); %.0f spans/s delivered end to end; shutdown: %s\n",
-           (unsigned long long)st.spans_exported, (unsigned long long)dropped,
+    printf("ctel gen: exported %llu, dropped %llu in the SDK (queue full %llu, export failed "
+           "%llu, shutdown %llu); %.0f spans/s delivered end to end; shutdown: %s\n",
+           (unsigned long long)delivered, (unsigned long long)(dropped + lost_after),
            (unsigned long long)st.spans_dropped_queue_full,
            (unsigned long long)st.spans_dropped_export_failed,
            (unsigned long long)st.spans_dropped_shutdown,
-           total_ns ? st.spans_exported / (total_ns / 1e9) : 0.0, ctel_status_str(rc));
-    bool lost = dropped != 0 || st.spans_exported != st.spans_ended;
+           total_ns ? delivered / (total_ns / 1e9) : 0.0, ctel_status_str(rc));
+    /* Spilled spans are not lost (a later run replays them), but they did not
+     * arrive either: say so, and count them as not delivered. */
+    bool lost = dropped != 0 || lost_after != 0 || delivered != st.spans_ended;
     if (lost)
-        printf("ctel gen: LOST %llu spans\n", (unsigned long long)(st.spans_ended -
-                                                                  st.spans_exported));
+        printf("ctel gen: NOT DELIVERED %llu spans\n",
+               (unsigned long long)(st.spans_ended > delivered ? st.spans_ended - delivered : 0));
     return lost ? 1 : 0;
 }

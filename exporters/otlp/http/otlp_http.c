@@ -63,6 +63,7 @@ static ctel_status copy_config(const ctel__otlp_config *src, ctel__otlp_config *
     dst->certificate = dup_str(src->certificate);
     dst->client_key = dup_str(src->client_key);
     dst->client_certificate = dup_str(src->client_certificate);
+    dst->spill_dir = NULL; /* the transport has no use for it */
     dst->headers = NULL;
     dst->header_count = 0;
     bool ok = dst->url && (!src->certificate || dst->certificate) &&

@@ -1,0 +1,604 @@
+/* sdk/pipeline/delivery.c — the sender thread: queue, retry, breaker, spill,
+ * replay, bounded shutdown, accounting. See delivery.h. */
+#include "sdk/pipeline/delivery.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "sdk/pipeline/breaker.h"
+#include "sdk/pipeline/spill.h"
+
+typedef struct request {
+    struct request *next;
+    char *data;
+    size_t len;
+    uint32_t items;
+    bool from_spill;
+    uint64_t token; /* spill record, when from_spill */
+} request;
+
+typedef enum outcome {
+    OUT_DELIVERED,
+    OUT_REJECTED,
+    OUT_BREAKER_OPEN, /* no attempt allowed */
+    OUT_EXHAUSTED,    /* retries or the deadline ran out */
+    OUT_ABORTED       /* shutdown interrupted it */
+} outcome;
+
+struct ctel__delivery {
+    ctel__delivery_options opts;
+    char *name;
+    ctel__delivery_transport tr;
+    pthread_t thread;
+    bool thread_started;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the sender waits here */
+    pthread_cond_t idle; /* flush/shutdown wait here */
+    request *head, *tail;
+    size_t queued_bytes;
+    uint64_t queued_items;
+    uint64_t in_flight_items; /* fresh request being sent */
+    bool busy;                /* the sender holds a request */
+    bool stopping;            /* shutdown requested */
+    uint64_t stop_deadline_ns;
+    bool abort;         /* the shutdown deadline passed: stop now */
+    bool exited;        /* the sender thread has finished */
+    bool shutdown_done; /* shutdown was called */
+
+    ctel__breaker breaker;
+    ctel__spill *spill;
+    uint64_t next_replay_ns;
+    bool replay_turn;
+    uint64_t rng;
+    ctel__delivery_stats st; /* counters owned here; spill ones merged on read */
+};
+
+static uint64_t unix_ns(void)
+{
+    return ctel_now_unix_nano();
+}
+
+static void free_request(request *r)
+{
+    if (r) {
+        ctel__free(r->data);
+        ctel__free(r);
+    }
+}
+
+/* Wait on `cv` until the monotonic time `until_ns` (UINT64_MAX: no limit). */
+static void wait_until(pthread_cond_t *cv, pthread_mutex_t *m, uint64_t until_ns)
+{
+    if (until_ns == UINT64_MAX) {
+        pthread_cond_wait(cv, m);
+        return;
+    }
+    /* The condition variables use CLOCK_MONOTONIC (see create). */
+    struct timespec ts = {(time_t)(until_ns / 1000000000u), (long)(until_ns % 1000000000u)};
+    pthread_cond_timedwait(cv, m, &ts);
+}
+
+static void note_error(ctel__delivery *d, const ctel__send_result *res)
+{
+    d->st.last_http_status = res->http_status;
+    snprintf(d->st.last_error, sizeof d->st.last_error, "%s", res->message);
+}
+
+/* ---- spill I/O (called without the lock) ---------------------------------- */
+
+static void spill_request(ctel__delivery *d, request *r)
+{
+    ctel_status rc = ctel__spill_write(d->spill, r->data, r->len, r->items, unix_ns());
+    pthread_mutex_lock(&d->lock);
+    if (rc == CTEL_OK)
+        d->st.spilled += r->items;
+    /* a refused write is counted by the spill as dropped_full */
+    pthread_mutex_unlock(&d->lock);
+    free_request(r);
+}
+
+/* The oldest spilled request, or NULL. */
+static request *peek_spill(ctel__delivery *d)
+{
+    ctel__buf b = CTEL__BUF_INIT;
+    uint32_t items = 0;
+    uint64_t token = 0;
+    if (ctel__spill_peek(d->spill, &b, &items, &token) != CTEL_OK) {
+        ctel__buf_free(&b);
+        return NULL;
+    }
+    request *r = ctel__calloc(1, sizeof *r);
+    if (!r) {
+        ctel__buf_free(&b);
+        return NULL;
+    }
+    r->data = b.data;
+    r->len = b.len;
+    r->items = items;
+    r->from_spill = true;
+    r->token = token;
+    return r;
+}
+
+static bool spill_has_records(ctel__delivery *d)
+{
+    if (!d->spill)
+        return false;
+    ctel__spill_stats ss;
+    ctel__spill_get_stats(d->spill, &ss);
+    return ss.records_on_disk > 0;
+}
+
+/* ---- one request: attempts, retries, breaker -------------------------------- */
+
+static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
+{
+    uint64_t start = ctel__mono_ns();
+    uint64_t budget = (uint64_t)d->opts.deadline_ms * 1000000u;
+    for (uint32_t attempt = 1;; attempt++) {
+        pthread_mutex_lock(&d->lock);
+        uint64_t now = ctel__mono_ns();
+        uint64_t deadline = start + budget;
+        if (d->stopping && d->stop_deadline_ns < deadline)
+            deadline = d->stop_deadline_ns;
+        if (d->abort) {
+            pthread_mutex_unlock(&d->lock);
+            return OUT_ABORTED;
+        }
+        if (now >= deadline) {
+            pthread_mutex_unlock(&d->lock);
+            return d->stopping ? OUT_ABORTED : OUT_EXHAUSTED;
+        }
+        if (!ctel__breaker_allow(&d->breaker, now)) {
+            pthread_mutex_unlock(&d->lock);
+            return OUT_BREAKER_OPEN;
+        }
+        d->st.requests++;
+        if (attempt > 1)
+            d->st.retried += r->items;
+        pthread_mutex_unlock(&d->lock);
+
+        uint32_t left_ms = (uint32_t)((deadline - now + 999999u) / 1000000u);
+        ctel__send_result res;
+        memset(&res, 0, sizeof res);
+        res.retry_after_ms = -1;
+        d->tr.send(d->tr.state, r->data, r->len, r->items, left_ms ? left_ms : 1, &res);
+
+        pthread_mutex_lock(&d->lock);
+        now = ctel__mono_ns();
+        if (res.status == CTEL_OK || res.status == CTEL_ERR_REJECTED) {
+            /* the receiver answered: it is up */
+            ctel__breaker_success(&d->breaker, now);
+            if (res.status == CTEL_OK) {
+                d->st.last_success_unix_ns = unix_ns();
+                d->st.last_http_status = res.http_status;
+            } else {
+                d->st.requests_failed++;
+                note_error(d, &res);
+            }
+            pthread_mutex_unlock(&d->lock);
+            *rejected = res.status == CTEL_OK ? (res.rejected > r->items ? r->items : res.rejected)
+                                              : r->items;
+            return res.status == CTEL_OK ? OUT_DELIVERED : OUT_REJECTED;
+        }
+        d->st.requests_failed++;
+        note_error(d, &res);
+        if (res.status == CTEL_ERR_SHUTDOWN || d->abort) {
+            pthread_mutex_unlock(&d->lock);
+            return OUT_ABORTED;
+        }
+        ctel__breaker_failure(&d->breaker, now);
+        if (!ctel__retry_is_retryable(res.status) || !d->opts.retry.enabled ||
+            attempt >= d->opts.retry.max_attempts) {
+            pthread_mutex_unlock(&d->lock);
+            return ctel__retry_is_retryable(res.status) ? OUT_EXHAUSTED : OUT_REJECTED;
+        }
+        uint64_t wait_ns = (uint64_t)ctel__retry_backoff_ms(&d->opts.retry, attempt,
+                                                            res.retry_after_ms, &d->rng) *
+                           1000000u;
+        /* Wait out the backoff, but never past the deadline: shutdown moves
+         * the deadline closer and wakes us, so it never sits out a backoff. */
+        uint64_t wake_at = now + wait_ns;
+        for (;;) {
+            now = ctel__mono_ns();
+            deadline = start + budget;
+            if (d->stopping && d->stop_deadline_ns < deadline)
+                deadline = d->stop_deadline_ns;
+            if (d->abort || (d->stopping && wake_at >= deadline)) {
+                pthread_mutex_unlock(&d->lock);
+                return OUT_ABORTED;
+            }
+            if (wake_at >= deadline) {
+                pthread_mutex_unlock(&d->lock);
+                return OUT_EXHAUSTED;
+            }
+            if (now >= wake_at)
+                break;
+            wait_until(&d->wake, &d->lock, wake_at);
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+}
+
+/* Settles a request that was not delivered. Called with the lock held;
+ * returns with it held (dropped around disk I/O). Takes `r`. */
+static void undeliverable(ctel__delivery *d, request *r, outcome o)
+{
+    if (r->from_spill) {
+        free_request(r); /* still on disk, replayed later */
+        return;
+    }
+    if (d->spill) {
+        pthread_mutex_unlock(&d->lock);
+        spill_request(d, r);
+        pthread_mutex_lock(&d->lock);
+        return;
+    }
+    if (o == OUT_BREAKER_OPEN && !d->stopping) {
+        /* no spill: keep it (at the head, it is the oldest) until the
+         * breaker lets an attempt through; submit drops the oldest when the
+         * queue is full */
+        r->next = d->head;
+        d->head = r;
+        if (!d->tail)
+            d->tail = r;
+        d->queued_bytes += r->len;
+        d->queued_items += r->items;
+        return;
+    }
+    if (o == OUT_EXHAUSTED)
+        d->st.dropped_retries_exhausted += r->items;
+    else
+        d->st.dropped_shutdown += r->items;
+    free_request(r);
+}
+
+static request *pop_head(ctel__delivery *d)
+{
+    request *r = d->head;
+    if (r) {
+        d->head = r->next;
+        if (!d->head)
+            d->tail = NULL;
+        r->next = NULL;
+        d->queued_bytes -= r->len;
+        d->queued_items -= r->items;
+    }
+    return r;
+}
+
+static void *sender_main(void *arg)
+{
+    ctel__delivery *d = arg;
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        if (d->abort)
+            break;
+        uint64_t now = ctel__mono_ns();
+        uint64_t next_attempt = ctel__breaker_next_attempt_ns(&d->breaker, now);
+        if (next_attempt) {
+            /* breaker open: keep draining the queue to disk */
+            if (d->spill && d->head) {
+                request *r = pop_head(d);
+                d->busy = true;
+                pthread_mutex_unlock(&d->lock);
+                spill_request(d, r);
+                pthread_mutex_lock(&d->lock);
+                d->busy = false;
+                pthread_cond_broadcast(&d->idle);
+                continue;
+            }
+            if (d->stopping && (!d->head || now >= d->stop_deadline_ns))
+                break;
+            pthread_cond_broadcast(&d->idle);
+            uint64_t until = next_attempt;
+            if (d->stopping && d->stop_deadline_ns < until)
+                until = d->stop_deadline_ns;
+            wait_until(&d->wake, &d->lock, until);
+            continue;
+        }
+        request *r = NULL;
+        bool replay = false;
+        if (d->spill && now >= d->next_replay_ns && (!d->head || d->replay_turn) &&
+            !d->stopping) {
+            pthread_mutex_unlock(&d->lock);
+            r = spill_has_records(d) ? peek_spill(d) : NULL;
+            pthread_mutex_lock(&d->lock);
+            replay = r != NULL;
+            if (!r)
+                d->next_replay_ns = now + 1000000000u; /* nothing on disk: look again in 1 s */
+        }
+        if (!r)
+            r = pop_head(d);
+        if (!r) {
+            if (d->stopping)
+                break;
+            pthread_cond_broadcast(&d->idle);
+            wait_until(&d->wake, &d->lock, d->spill ? d->next_replay_ns : UINT64_MAX);
+            continue;
+        }
+        d->busy = true;
+        if (!replay)
+            d->in_flight_items = r->items;
+        pthread_mutex_unlock(&d->lock);
+
+        uint64_t rejected = 0;
+        outcome o = deliver(d, r, &rejected);
+
+        if (replay && (o == OUT_DELIVERED || o == OUT_REJECTED))
+            ctel__spill_consume(d->spill, r->token);
+        pthread_mutex_lock(&d->lock);
+        d->in_flight_items = 0;
+        if (replay) {
+            d->replay_turn = false;
+            d->next_replay_ns = ctel__mono_ns() + 1000000000u / d->opts.replay_per_second;
+        } else {
+            d->replay_turn = true;
+        }
+        if (o == OUT_DELIVERED) {
+            d->st.delivered += r->items - rejected;
+            d->st.rejected += rejected;
+            if (replay)
+                d->st.replayed += r->items - rejected;
+            free_request(r);
+        } else if (o == OUT_REJECTED) {
+            d->st.rejected += r->items;
+            free_request(r);
+        } else {
+            undeliverable(d, r, o);
+        }
+        d->busy = false;
+        pthread_cond_broadcast(&d->idle);
+    }
+    /* Leaving (shutdown): what is still queued goes to disk, or is dropped. */
+    while (d->head) {
+        request *r = pop_head(d);
+        if (d->spill) {
+            pthread_mutex_unlock(&d->lock);
+            spill_request(d, r);
+            pthread_mutex_lock(&d->lock);
+        } else {
+            d->st.dropped_shutdown += r->items;
+            free_request(r);
+        }
+    }
+    d->exited = true;
+    pthread_cond_broadcast(&d->idle);
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+/* ---- API ------------------------------------------------------------------- */
+
+ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items)
+{
+    request *r = ctel__calloc(1, sizeof *r);
+    if (!r) {
+        pthread_mutex_lock(&d->lock);
+        d->st.submitted += items;
+        d->st.dropped_queue_full += items;
+        pthread_mutex_unlock(&d->lock);
+        ctel__buf_free(body);
+        return CTEL_ERR_NO_MEMORY;
+    }
+    r->data = body->data;
+    r->len = body->len;
+    r->items = items;
+    *body = (ctel__buf)CTEL__BUF_INIT;
+
+    pthread_mutex_lock(&d->lock);
+    if (d->stopping || d->exited) {
+        /* not taken: the caller counts it */
+        pthread_mutex_unlock(&d->lock);
+        free_request(r);
+        return CTEL_ERR_SHUTDOWN;
+    }
+    d->st.submitted += items;
+    ctel_status rc = CTEL_OK;
+    if (d->queued_bytes + r->len > d->opts.max_queue_bytes && d->head) {
+        if (d->spill) {
+            /* full: the newest goes straight to disk */
+            pthread_mutex_unlock(&d->lock);
+            spill_request(d, r);
+            return CTEL_OK;
+        }
+        /* keep the newest: drop the oldest until it fits */
+        while (d->head && d->queued_bytes + r->len > d->opts.max_queue_bytes) {
+            request *old = pop_head(d);
+            d->st.dropped_queue_full += old->items;
+            free_request(old);
+        }
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                         "%s: export queue full (%zu bytes); oldest requests dropped: the "
+                         "endpoint is slow or down (a spill directory would keep them)",
+                         d->name, d->opts.max_queue_bytes);
+        rc = CTEL_ERR_QUEUE_FULL;
+    }
+    if (d->tail)
+        d->tail->next = r;
+    else
+        d->head = r;
+    d->tail = r;
+    d->queued_bytes += r->len;
+    d->queued_items += r->items;
+    pthread_cond_signal(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}
+
+ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
+{
+    uint64_t deadline = ctel__deadline_ns(timeout_ms);
+    pthread_mutex_lock(&d->lock);
+    pthread_cond_signal(&d->wake);
+    while ((d->head || d->busy) && !d->exited) {
+        /* breaker open without a spill: requests wait in memory for it, and
+         * that is as far as a flush can take them */
+        if (!d->spill && !d->busy && ctel__breaker_next_attempt_ns(&d->breaker, ctel__mono_ns()))
+            break;
+        if (ctel__mono_ns() >= deadline) {
+            pthread_mutex_unlock(&d->lock);
+            return CTEL_ERR_TIMEOUT;
+        }
+        wait_until(&d->idle, &d->lock, deadline);
+    }
+    bool pending = d->head != NULL;
+    pthread_mutex_unlock(&d->lock);
+    return pending ? CTEL_ERR_UNAVAILABLE : CTEL_OK;
+}
+
+ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
+{
+    pthread_mutex_lock(&d->lock);
+    if (d->shutdown_done) {
+        pthread_mutex_unlock(&d->lock);
+        return CTEL_ERR_SHUTDOWN;
+    }
+    d->shutdown_done = true;
+    d->stopping = true;
+    d->stop_deadline_ns = ctel__deadline_ns(timeout_ms);
+    pthread_cond_broadcast(&d->wake);
+    while (!d->exited && ctel__mono_ns() < d->stop_deadline_ns)
+        wait_until(&d->idle, &d->lock, d->stop_deadline_ns);
+    if (!d->exited) {
+        /* the deadline: cut the attempt in progress short */
+        d->abort = true;
+        pthread_cond_broadcast(&d->wake);
+        pthread_mutex_unlock(&d->lock);
+        d->tr.interrupt(d->tr.state, true);
+        pthread_mutex_lock(&d->lock);
+        while (!d->exited)
+            pthread_cond_wait(&d->idle, &d->lock);
+    }
+    bool clean = d->st.dropped_shutdown == 0 && !d->head;
+    pthread_mutex_unlock(&d->lock);
+    if (d->thread_started) {
+        pthread_join(d->thread, NULL);
+        d->thread_started = false;
+    }
+    return clean ? CTEL_OK : CTEL_ERR_TIMEOUT;
+}
+
+void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out)
+{
+    pthread_mutex_lock(&d->lock);
+    *out = d->st;
+    out->queued = d->queued_items;
+    out->queued_bytes = d->queued_bytes;
+    out->in_flight = d->in_flight_items;
+    out->breaker_state = d->breaker.state;
+    out->breaker_opens = d->breaker.opens;
+    uint64_t now = ctel__mono_ns();
+    uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
+    out->next_attempt_unix_ns = next ? unix_ns() + (next - now) : 0;
+    pthread_mutex_unlock(&d->lock);
+    if (d->spill) {
+        ctel__spill_stats ss;
+        ctel__spill_get_stats(d->spill, &ss);
+        out->on_disk = ss.items_on_disk;
+        out->dropped_spill_full = ss.items_dropped_full;
+        out->dropped_spill_age = ss.items_dropped_age;
+        out->corrupt_spill_records = ss.records_corrupt;
+    }
+}
+
+ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *next_attempt_unix_ns)
+{
+    pthread_mutex_lock(&d->lock);
+    ctel_breaker_state s = d->breaker.state;
+    uint64_t now = ctel__mono_ns();
+    uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
+    pthread_mutex_unlock(&d->lock);
+    if (next_attempt_unix_ns)
+        *next_attempt_unix_ns = next ? unix_ns() + (next - now) : 0;
+    return s;
+}
+
+ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
+                                  const ctel__delivery_transport *transport,
+                                  ctel__delivery **out)
+{
+    *out = NULL;
+    ctel__delivery *d = ctel__calloc(1, sizeof *d);
+    if (!d)
+        return CTEL_ERR_NO_MEMORY;
+    d->opts = *opts;
+    d->name = ctel__strdup(opts->name ? opts->name : "export");
+    if (!d->name) {
+        ctel__free(d);
+        return CTEL_ERR_NO_MEMORY;
+    }
+    d->opts.name = d->name;
+    d->opts.spill_dir = NULL; /* not kept */
+    if (!d->opts.deadline_ms)
+        d->opts.deadline_ms = 10000;
+    if (!d->opts.max_queue_bytes)
+        d->opts.max_queue_bytes = 8u * 1024u * 1024u;
+    if (!d->opts.replay_per_second)
+        d->opts.replay_per_second = 20;
+    if (d->opts.retry.max_attempts == 0)
+        d->opts.retry.max_attempts = 1;
+    d->tr = *transport;
+    d->rng = (uint64_t)(uintptr_t)d ^ ctel__mono_ns();
+    ctel__breaker_init(&d->breaker, d->name);
+
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->wake, &ca);
+    pthread_cond_init(&d->idle, &ca);
+    pthread_condattr_destroy(&ca);
+
+    if (opts->spill_dir && *opts->spill_dir) {
+        ctel__spill_options so = {opts->spill_dir, opts->spill_max_bytes, 0,
+                                  opts->spill_max_age_ms, opts->spill_drop_newest};
+        ctel_status rc = ctel__spill_open(&so, &d->spill);
+        if (rc != CTEL_OK) {
+            ctel__log(CTEL_LOG_WARN, "%s: disk spill at %s unavailable (%s); undeliverable "
+                                     "requests will be dropped and counted",
+                      d->name, opts->spill_dir, ctel_status_str(rc));
+            d->spill = NULL;
+        } else {
+            ctel__spill_stats ss;
+            ctel__spill_get_stats(d->spill, &ss);
+            d->st.recovered = ss.items_on_disk;
+            if (ss.records_on_disk)
+                ctel__log(CTEL_LOG_INFO, "%s: %llu requests (%llu items) left on disk by an "
+                                         "earlier run will be replayed",
+                          d->name, (unsigned long long)ss.records_on_disk,
+                          (unsigned long long)ss.items_on_disk);
+        }
+    }
+    if (pthread_create(&d->thread, NULL, sender_main, d) != 0) {
+        ctel__spill_close(d->spill);
+        pthread_cond_destroy(&d->wake);
+        pthread_cond_destroy(&d->idle);
+        pthread_mutex_destroy(&d->lock);
+        ctel__free(d->name);
+        ctel__free(d);
+        return CTEL_ERR_INTERNAL;
+    }
+    d->thread_started = true;
+    *out = d;
+    return CTEL_OK;
+}
+
+void ctel__delivery_destroy(ctel__delivery *d)
+{
+    if (!d)
+        return;
+    if (!d->shutdown_done)
+        (void)ctel__delivery_shutdown(d, 5000);
+    else if (d->thread_started)
+        pthread_join(d->thread, NULL);
+    while (d->head)
+        free_request(pop_head(d));
+    ctel__spill_close(d->spill);
+    pthread_cond_destroy(&d->wake);
+    pthread_cond_destroy(&d->idle);
+    pthread_mutex_destroy(&d->lock);
+    ctel__free(d->name);
+    ctel__free(d);
+}

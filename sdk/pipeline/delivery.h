@@ -1,0 +1,120 @@
+/* sdk/pipeline/delivery.h — the resilience layer every exporter's requests
+ * go through, whatever the transport (HTTP now, gRPC later) and the signal.
+ *
+ * The exporter encodes a batch into a request and submits it; submit never
+ * blocks. A sender thread delivers requests in order:
+ *   retry      retryable outcomes (connection failures, timeouts, 429, 502,
+ *              503, 504) are retried with exponential backoff and jitter
+ *              (retry.h), Retry-After honoured, all within the export
+ *              deadline (the transport's timeout budget per request);
+ *   breaker    after repeated failed attempts no attempt is made for a
+ *              cool-down (breaker.h);
+ *   fallback   requests that cannot be delivered (breaker open, retries
+ *              exhausted, shutdown deadline) go to the disk spill when one
+ *              is configured, else are dropped and counted; while the breaker
+ *              is open the queue keeps draining to disk. Spilled requests are
+ *              replayed oldest first once the endpoint accepts again, rate
+ *              limited and interleaved with fresh ones.
+ * The in-memory queue is bounded in bytes: when full, the incoming request
+ * goes to disk (with a spill) or the oldest queued one is dropped (keeping the
+ * newest data).
+ *
+ * Accounting, in items (spans, data points, log records), exact:
+ *   submitted + recovered = delivered + rejected + dropped_* + queued
+ *                           + in_flight + on_disk
+ * (recovered: found on disk from an earlier process.)
+ *
+ * Thread-safety: submit, flush, stats and shutdown may be called from any
+ * thread; the transport is only used by the sender thread (and interrupted
+ * from shutdown). */
+#ifndef CTEL_PIPELINE_DELIVERY_H
+#define CTEL_PIPELINE_DELIVERY_H
+
+#include "sdk/internal.h"
+#include "sdk/common/buf.h"
+#include "sdk/pipeline/retry.h"
+
+typedef struct ctel__delivery ctel__delivery;
+
+/* The outcome of one attempt, as the transport reports it. */
+typedef struct ctel__send_result {
+    ctel_status status;     /* OK, UNAVAILABLE, TIMEOUT, REJECTED, SHUTDOWN (interrupted) */
+    int http_status;        /* 0 without an answer */
+    int64_t retry_after_ms; /* -1 if none */
+    uint64_t rejected;      /* items the receiver refused in a partial success */
+    char message[256];
+} ctel__send_result;
+
+typedef struct ctel__delivery_transport {
+    void *state;
+    /* One attempt, at most timeout_ms (never 0 here). */
+    void (*send)(void *state, const void *body, size_t len, uint32_t items, uint32_t timeout_ms,
+                 ctel__send_result *res);
+    /* Makes a send in progress return at once (and later ones, until off). */
+    void (*interrupt)(void *state, bool on);
+} ctel__delivery_transport;
+
+typedef struct ctel__delivery_options {
+    const char *name;          /* for diagnostics, e.g. "traces to http://host:4318/v1/traces" */
+    uint32_t deadline_ms;      /* budget per request, all attempts (0: 10000) */
+    size_t max_queue_bytes;    /* in-memory bound (0: 8 MiB) */
+    ctel__retry_policy retry;
+    const char *spill_dir;     /* the stream's directory; NULL: no spill */
+    uint64_t spill_max_bytes;  /* 0: 256 MiB */
+    uint64_t spill_max_age_ms; /* 0: none */
+    bool spill_drop_newest;
+    uint32_t replay_per_second; /* spilled requests replayed per second at most (0: 20) */
+} ctel__delivery_options;
+
+typedef struct ctel__delivery_stats {
+    uint64_t submitted, recovered;
+    uint64_t delivered, rejected;
+    uint64_t dropped_queue_full, dropped_retries_exhausted, dropped_spill_full,
+        dropped_spill_age, dropped_shutdown;
+    uint64_t corrupt_spill_records; /* skipped; their items cannot be known */
+    uint64_t retried;               /* items re-sent (once per retry) */
+    uint64_t spilled, replayed;     /* items written to disk / delivered from disk */
+    uint64_t queued, queued_bytes, in_flight, on_disk;
+    uint64_t requests, requests_failed;
+    ctel_breaker_state breaker_state;
+    uint64_t breaker_opens;
+    uint64_t next_attempt_unix_ns; /* while the breaker is open; else 0 */
+    uint64_t last_success_unix_ns; /* 0 if never */
+    int last_http_status;
+    char last_error[256];
+} ctel__delivery_stats;
+
+/* Starts the sender thread. The transport must outlive the delivery. A spill
+ * directory that cannot be opened (in use, unwritable) is reported and the
+ * delivery runs without one. CTEL_ERR_NO_MEMORY; thread creation failure →
+ * CTEL_ERR_INTERNAL. */
+ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
+                                  const ctel__delivery_transport *transport,
+                                  ctel__delivery **out);
+
+/* Hands over one encoded request (body->data is taken over and *body reset;
+ * on every return). Never blocks on the network. CTEL_OK: queued or spilled;
+ * CTEL_ERR_QUEUE_FULL: an older request (or this one) was dropped to make room
+ * (counted); CTEL_ERR_SHUTDOWN after shutdown (not taken, not counted: the caller's). */
+ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items);
+
+/* Waits until everything submitted before the call is delivered, rejected,
+ * dropped or spilled. CTEL_OK, or CTEL_ERR_TIMEOUT. */
+ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms);
+
+/* Delivers what it can within timeout_ms, then interrupts the transport;
+ * what is left is spilled (with a spill) or dropped and counted. Returns
+ * within the deadline plus a few milliseconds (plus the time to write the
+ * queue to disk). CTEL_OK when everything was delivered; CTEL_ERR_TIMEOUT
+ * otherwise. Once only (then CTEL_ERR_SHUTDOWN). */
+ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms);
+
+void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out);
+
+/* The breaker's state (cheap; for readiness). */
+ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *next_attempt_unix_ns);
+
+/* Shuts down (if not yet, with a 5 s deadline) and frees. NULL: no-op. */
+void ctel__delivery_destroy(ctel__delivery *d);
+
+#endif
