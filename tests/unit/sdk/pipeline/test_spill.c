@@ -1,9 +1,9 @@
 /* Tests for sdk/pipeline/spill.c, spill_segment.c and spill_crc.c: the disk
  * spill store, its framing and its CRC.
- * Some tests fork (a second process taking the lock; a child with a file size
- * limit). They skip themselves in ThreadSanitizer builds, where forking is not
- * meaningful, so this file keeps no no-tsan label and its two-thread test
- * runs under TSan. */
+ * Some tests fork (a second process taking the lock; a process that dies
+ * without closing; a child with a file size limit). They skip themselves in ThreadSanitizer builds,
+ * where forking is not meaningful, so this file keeps no no-tsan label and its two-thread test runs
+ * under TSan. */
 #include "support/test_support.h"
 
 #include "sdk/internal.h"
@@ -777,6 +777,53 @@ static void test_second_process_is_refused(void **state)
     }
 }
 
+/* A process killed without closing (here: _exit) leaves its records and its
+ * cursor behind: the next process replays exactly what was not consumed. */
+static void test_killed_process_leaves_records_and_cursor(void **state)
+{
+#ifdef UNDER_TSAN
+    skip();
+#endif
+    const char *dir = *state;
+    ctel__spill_options o = opts_for(dir, 1 << 20, 2048);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ctel__spill *s = NULL;
+        if (ctel__spill_open(&o, &s) != CTEL_OK)
+            _exit(1);
+        uint8_t buf[300];
+        for (uint32_t i = 0; i < 10; i++) {
+            fill(buf, sizeof buf, i);
+            if (ctel__spill_write(s, buf, sizeof buf, 2, ctel__now_ns()) != CTEL_OK)
+                _exit(2);
+        }
+        ctel__buf b = CTEL__BUF_INIT;
+        for (int i = 0; i < 3; i++) {
+            uint32_t it;
+            uint64_t tok;
+            if (ctel__spill_peek(s, &b, &it, &tok) != CTEL_OK ||
+                ctel__spill_consume(s, tok) != CTEL_OK)
+                _exit(3);
+        }
+        _exit(0); /* no close: no fsync, no final cursor write */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    ctel__spill *s = must_open(&o); /* the lock died with the process */
+    ctel__spill_stats st;
+    ctel__spill_get_stats(s, &st);
+    assert_int_equal(st.records_on_disk, 7);
+    assert_int_equal(st.items_on_disk, 14);
+    assert_int_equal(st.records_corrupt, 0);
+    for (uint32_t i = 3; i < 10; i++)
+        expect_rec(s, i, 300, 2);
+    expect_empty(s);
+    ctel__spill_close(s);
+}
+
 /* Run in a child: with a file size limit a write fails part way (short write,
  * then EFBIG). Returns 0 or the number of the failed check. */
 static int efbig_child(const char *dir)
@@ -862,6 +909,59 @@ static void test_disk_refusal_truncates_and_recovers(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The fds open right now, as a bitmap over 0..1023. */
+static void open_fds(bool *fds)
+{
+    for (int fd = 0; fd < 1024; fd++)
+        fds[fd] = fcntl(fd, F_GETFD) >= 0;
+}
+
+static void test_fds_are_cloexec_and_released(void **state)
+{
+    const char *dir = *state;
+    static bool before[1024], during[1024], after[1024];
+    open_fds(before);
+    ctel__spill_options o = opts_for(dir, 1 << 20, 2048);
+    ctel__spill *s = must_open(&o);
+    for (uint32_t i = 0; i < 20; i++)
+        write_rec(s, i, 300, 1, ctel__now_ns());
+    ctel__buf b = CTEL__BUF_INIT;
+    uint32_t it;
+    uint64_t tok;
+    assert_int_equal(ctel__spill_peek(s, &b, &it, &tok), CTEL_OK); /* opens the reader */
+    open_fds(during);
+    int added = 0;
+    for (int fd = 0; fd < 1024; fd++) {
+        if (during[fd] && !before[fd]) {
+            added++;
+            assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        }
+    }
+    assert_true(added >= 4); /* directory, LOCK, cursor, writer, reader */
+    ctel__buf_free(&b);
+    ctel__spill_close(s);
+    open_fds(after);
+    assert_memory_equal(before, after, sizeof before);
+}
+
+static void test_record_bigger_than_a_segment(void **state)
+{
+    const char *dir = *state;
+    ctel__spill_options o = opts_for(dir, 16384, 1024);
+    ctel__spill *s = must_open(&o);
+    uint64_t now = ctel__now_ns();
+    write_rec(s, 0, 100, 1, now);
+    write_rec(s, 1, 3000, 2, now); /* alone in a segment of its own */
+    write_rec(s, 2, 100, 3, now);
+    uint64_t seqs[8];
+    assert_int_equal(list_segs(dir, seqs, 8), 3);
+    expect_rec(s, 0, 100, 1);
+    expect_rec(s, 1, 3000, 2);
+    expect_rec(s, 2, 100, 3);
+    expect_empty(s);
+    ctel__spill_close(s);
+}
+
 /* ---- threads ------------------------------------------------------------------------------ */
 
 #define THREAD_RECORDS 3000
@@ -942,7 +1042,10 @@ int main(void)
         T(test_corrupt_cursor_replays_from_oldest),
         T(test_second_open_is_refused),
         T(test_second_process_is_refused),
+        T(test_killed_process_leaves_records_and_cursor),
         T(test_disk_refusal_truncates_and_recovers),
+        T(test_fds_are_cloexec_and_released),
+        T(test_record_bigger_than_a_segment),
         T(test_two_threads_write_and_read),
     };
 #undef T
