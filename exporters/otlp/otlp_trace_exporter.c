@@ -168,7 +168,13 @@ static ctel_status send_spans(otlp_trace_exporter *x, const ctel_span_data *cons
         /* the pipeline takes the encoded request over */
         /* Queued, or spilled; a full queue dropped older requests (counted
          * by the pipeline), not these. */
-        ctel_status qrc = ctel__delivery_submit(x->delivery, &x->body, (uint32_t)n);
+        uint32_t budget = 0;
+        if (deadline_ns != UINT64_MAX) {
+            uint64_t now = ctel__mono_ns();
+            budget = now < deadline_ns ? (uint32_t)((deadline_ns - now) / 1000000u) : 1;
+            budget = budget ? budget : 1;
+        }
+        ctel_status qrc = ctel__delivery_submit(x->delivery, &x->body, (uint32_t)n, budget);
         return qrc == CTEL_ERR_QUEUE_FULL ? CTEL_OK : qrc;
     }
     uint32_t left = 0;
@@ -231,7 +237,6 @@ static ctel_status start_pipeline(otlp_trace_exporter *x, const ctel__otlp_confi
     ctel__delivery_options o;
     memset(&o, 0, sizeof o);
     o.name = name;
-    o.deadline_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
     o.max_queue_bytes = cfg->queue_max_bytes;
     ctel__retry_policy_from_env(&o.retry);
     if (cfg->spill_dir) {
@@ -333,8 +338,10 @@ ctel_status ctel__otlp_exporter_ready(const ctel_span_exporter *exp, uint32_t ti
     uint64_t next = 0;
     if (x->delivery)
         bs = ctel__delivery_breaker_state(x->delivery, &next);
-    if (bs == CTEL_BREAKER_OPEN) {
-        /* the pipeline already knows: no probe while the breaker is open */
+    if (bs == CTEL_BREAKER_OPEN && next) {
+        /* the pipeline already knows: no probe while the breaker cools down
+         * (once the cool-down is over, probe: traffic may have stopped, and
+         * readiness must not stay red for want of a trial export) */
         memset(out, 0, sizeof *out);
         snprintf(out->endpoint, sizeof out->endpoint, "%s", x->cfg.url);
         out->reason = CTEL_PROBE_OTHER;

@@ -1,6 +1,7 @@
 /* sdk/pipeline/breaker.c — the per-endpoint circuit breaker. */
 #include "sdk/pipeline/breaker.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "sdk/pipeline/retry.h"
@@ -27,6 +28,26 @@ void ctel__breaker_init(ctel__breaker *b, const char *name)
     snprintf(b->name, sizeof b->name, "%s", name ? name : "");
 }
 
+static void say(ctel__breaker *b, ctel_log_level level, const char *fmt, ...) CTEL_PRINTF(3, 4);
+static void say(ctel__breaker *b, ctel_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->pending_log, sizeof b->pending_log, fmt, ap);
+    va_end(ap);
+    b->pending_level = level;
+}
+
+bool ctel__breaker_take_log(ctel__breaker *b, ctel_log_level *level, char *buf, size_t cap)
+{
+    if (!b->pending_log[0])
+        return false;
+    *level = b->pending_level;
+    snprintf(buf, cap, "%s", b->pending_log);
+    b->pending_log[0] = '\0';
+    return true;
+}
+
 static void open_now(ctel__breaker *b, uint64_t now_ns, const char *why)
 {
     double u = (double)(ctel__jitter_next(&b->rng) >> 11) / 9007199254740992.0;
@@ -35,9 +56,8 @@ static void open_now(ctel__breaker *b, uint64_t now_ns, const char *why)
     b->open_until_ns = now_ns + ms * 1000000u;
     b->trial_in_flight = false;
     b->opens++;
-    ctel__log(CTEL_LOG_WARN,
-              "circuit breaker for %s: open (%s); no attempts for %llu ms", b->name, why,
-              (unsigned long long)ms);
+    say(b, CTEL_LOG_WARN, "circuit breaker for %s: open (%s); no attempts for %llu ms", b->name,
+        why, (unsigned long long)ms);
 }
 
 bool ctel__breaker_allow(ctel__breaker *b, uint64_t now_ns)
@@ -53,8 +73,7 @@ bool ctel__breaker_allow(ctel__breaker *b, uint64_t now_ns)
         b->state = CTEL_BREAKER_HALF_OPEN;
         b->half_opens++;
         b->trial_in_flight = true;
-        ctel__log(CTEL_LOG_INFO, "circuit breaker for %s: half-open; one trial export",
-                  b->name);
+        say(b, CTEL_LOG_INFO, "circuit breaker for %s: half-open; one trial export", b->name);
         return true;
     case CTEL_BREAKER_HALF_OPEN:
         if (b->trial_in_flight)
@@ -74,7 +93,7 @@ void ctel__breaker_success(ctel__breaker *b, uint64_t now_ns)
         b->closes++;
         b->trial_in_flight = false;
         b->cooldown_ms = b->min_cooldown_ms;
-        ctel__log(CTEL_LOG_INFO, "circuit breaker for %s: closed; exports resume", b->name);
+        say(b, CTEL_LOG_INFO, "circuit breaker for %s: closed; exports resume", b->name);
     }
 }
 

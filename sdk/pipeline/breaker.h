@@ -7,7 +7,8 @@
  * max_cooldown_ms, with jitter (uniform in [75%, 100%]); a success resets it.
  * A failure is an attempt that could not reach an accepting receiver
  * (retryable outcome); a permanent rejection proves the receiver is up and
- * counts as a success here. Every transition is logged once and counted.
+ * counts as a success here. Every transition is counted and leaves one
+ * message for the owner to log (ctel__breaker_take_log).
  *
  * Not thread-safe: its owner (the delivery sender) serialises calls; time is
  * passed in (monotonic ns), so tests drive it without sleeping. */
@@ -29,6 +30,10 @@ typedef struct ctel__breaker {
     uint64_t opens, half_opens, closes;
     uint64_t rng;
     char name[96]; /* for diagnostics: the endpoint */
+    /* The last transition's message, until taken: the owner logs it after
+     * releasing its lock (a log handler may call back into ctel). */
+    char pending_log[200];
+    ctel_log_level pending_level;
 } ctel__breaker;
 
 /* Defaults, then CTEL_EXPORTER_BREAKER_ENABLED, _FAILURE_THRESHOLD (1..1000),
@@ -41,6 +46,9 @@ bool ctel__breaker_allow(ctel__breaker *b, uint64_t now_ns);
 /* The outcome of an attempt that was allowed. */
 void ctel__breaker_success(ctel__breaker *b, uint64_t now_ns);
 void ctel__breaker_failure(ctel__breaker *b, uint64_t now_ns);
+/* Takes the message of the last transition (true), if any. */
+bool ctel__breaker_take_log(ctel__breaker *b, ctel_log_level *level, char *buf, size_t cap);
+
 /* When the next attempt may be made (monotonic ns; 0 when now). */
 uint64_t ctel__breaker_next_attempt_ns(const ctel__breaker *b, uint64_t now_ns);
 

@@ -13,6 +13,8 @@ typedef struct request {
     char *data;
     size_t len;
     uint32_t items;
+    uint32_t budget_ms; /* all attempts; 0: no limit but the attempt count */
+    uint64_t seq;       /* submit order (fresh requests), for flush */
     bool from_spill;
     uint64_t token; /* spill record, when from_spill */
 } request;
@@ -40,6 +42,11 @@ struct ctel__delivery {
     uint64_t queued_items;
     uint64_t in_flight_items; /* fresh request being sent */
     bool busy;                /* the sender holds a request */
+    uint64_t next_seq;        /* of the next submitted request */
+    uint64_t in_flight_seq;   /* fresh request being delivered; 0: none */
+    uint64_t replay_failing;  /* token of a replayed record that keeps failing */
+    uint32_t replay_failures;
+    uint64_t settled_at_stop; /* spilled + dropped when shutdown began */
     bool stopping;            /* shutdown requested */
     uint64_t stop_deadline_ns;
     bool abort;         /* the shutdown deadline passed: stop now */
@@ -85,17 +92,29 @@ static void note_error(ctel__delivery *d, const ctel__send_result *res)
     snprintf(d->st.last_error, sizeof d->st.last_error, "%s", res->message);
 }
 
-/* ---- spill I/O (called without the lock) ---------------------------------- */
+/* ---- spill I/O -------------------------------------------------------------- */
 
-static void spill_request(ctel__delivery *d, request *r)
+/* Writes a request to disk. Called with the lock held, so that the items move
+ * from "queued/in flight" to "on disk" in one step for stats readers (the
+ * write lands in the page cache: no fsync per record). Takes `r`. */
+static void spill_locked(ctel__delivery *d, request *r)
 {
-    ctel_status rc = ctel__spill_write(d->spill, r->data, r->len, r->items, unix_ns());
-    pthread_mutex_lock(&d->lock);
-    if (rc == CTEL_OK)
+    if (ctel__spill_write(d->spill, r->data, r->len, r->items, unix_ns()) == CTEL_OK)
         d->st.spilled += r->items;
     /* a refused write is counted by the spill as dropped_full */
-    pthread_mutex_unlock(&d->lock);
     free_request(r);
+}
+
+/* Unlocks, then emits what the breaker wanted to say: the user's log handler
+ * must never run under the delivery lock (it may ask for stats). */
+static void unlock_and_log(ctel__delivery *d)
+{
+    ctel_log_level level;
+    char msg[sizeof d->breaker.pending_log];
+    bool have = ctel__breaker_take_log(&d->breaker, &level, msg, sizeof msg);
+    pthread_mutex_unlock(&d->lock);
+    if (have)
+        ctel__log(level, "%s", msg);
 }
 
 /* The oldest spilled request, or NULL. */
@@ -135,7 +154,9 @@ static bool spill_has_records(ctel__delivery *d)
 static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
 {
     uint64_t start = ctel__mono_ns();
-    uint64_t budget = (uint64_t)d->opts.deadline_ms * 1000000u;
+    /* a replayed request gets the default export timeout of the SDK */
+    uint32_t budget_ms = r->from_spill ? 30000u : r->budget_ms;
+    uint64_t budget = budget_ms ? (uint64_t)budget_ms * 1000000u : UINT64_MAX - start;
     for (uint32_t attempt = 1;; attempt++) {
         pthread_mutex_lock(&d->lock);
         uint64_t now = ctel__mono_ns();
@@ -143,23 +164,24 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
         if (d->stopping && d->stop_deadline_ns < deadline)
             deadline = d->stop_deadline_ns;
         if (d->abort) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return OUT_ABORTED;
         }
         if (now >= deadline) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return d->stopping ? OUT_ABORTED : OUT_EXHAUSTED;
         }
         if (!ctel__breaker_allow(&d->breaker, now)) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return OUT_BREAKER_OPEN;
         }
         d->st.requests++;
         if (attempt > 1)
             d->st.retried += r->items;
-        pthread_mutex_unlock(&d->lock);
+        unlock_and_log(d);
 
-        uint32_t left_ms = (uint32_t)((deadline - now + 999999u) / 1000000u);
+        uint64_t left = (deadline - now + 999999u) / 1000000u;
+        uint32_t left_ms = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
         ctel__send_result res;
         memset(&res, 0, sizeof res);
         res.retry_after_ms = -1;
@@ -177,7 +199,7 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
                 d->st.requests_failed++;
                 note_error(d, &res);
             }
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             *rejected = res.status == CTEL_OK ? (res.rejected > r->items ? r->items : res.rejected)
                                               : r->items;
             return res.status == CTEL_OK ? OUT_DELIVERED : OUT_REJECTED;
@@ -185,13 +207,13 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
         d->st.requests_failed++;
         note_error(d, &res);
         if (res.status == CTEL_ERR_SHUTDOWN || d->abort) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return OUT_ABORTED;
         }
         ctel__breaker_failure(&d->breaker, now);
         if (!ctel__retry_is_retryable(res.status) || !d->opts.retry.enabled ||
             attempt >= d->opts.retry.max_attempts) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return ctel__retry_is_retryable(res.status) ? OUT_EXHAUSTED : OUT_REJECTED;
         }
         uint64_t wait_ns = (uint64_t)ctel__retry_backoff_ms(&d->opts.retry, attempt,
@@ -206,18 +228,18 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
             if (d->stopping && d->stop_deadline_ns < deadline)
                 deadline = d->stop_deadline_ns;
             if (d->abort || (d->stopping && wake_at >= deadline)) {
-                pthread_mutex_unlock(&d->lock);
+                unlock_and_log(d);
                 return OUT_ABORTED;
             }
             if (wake_at >= deadline) {
-                pthread_mutex_unlock(&d->lock);
+                unlock_and_log(d);
                 return OUT_EXHAUSTED;
             }
             if (now >= wake_at)
                 break;
             wait_until(&d->wake, &d->lock, wake_at);
         }
-        pthread_mutex_unlock(&d->lock);
+        unlock_and_log(d);
     }
 }
 
@@ -230,9 +252,7 @@ static void undeliverable(ctel__delivery *d, request *r, outcome o)
         return;
     }
     if (d->spill) {
-        pthread_mutex_unlock(&d->lock);
-        spill_request(d, r);
-        pthread_mutex_lock(&d->lock);
+        spill_locked(d, r);
         return;
     }
     if (o == OUT_BREAKER_OPEN && !d->stopping) {
@@ -280,12 +300,7 @@ static void *sender_main(void *arg)
         if (next_attempt) {
             /* breaker open: keep draining the queue to disk */
             if (d->spill && d->head) {
-                request *r = pop_head(d);
-                d->busy = true;
-                pthread_mutex_unlock(&d->lock);
-                spill_request(d, r);
-                pthread_mutex_lock(&d->lock);
-                d->busy = false;
+                spill_locked(d, pop_head(d));
                 pthread_cond_broadcast(&d->idle);
                 continue;
             }
@@ -319,17 +334,49 @@ static void *sender_main(void *arg)
             continue;
         }
         d->busy = true;
-        if (!replay)
+        if (!replay) {
             d->in_flight_items = r->items;
+            d->in_flight_seq = r->seq;
+        }
         pthread_mutex_unlock(&d->lock);
 
         uint64_t rejected = 0;
         outcome o = deliver(d, r, &rejected);
 
-        if (replay && (o == OUT_DELIVERED || o == OUT_REJECTED))
-            ctel__spill_consume(d->spill, r->token);
         pthread_mutex_lock(&d->lock);
         d->in_flight_items = 0;
+        d->in_flight_seq = 0;
+        if (replay) {
+            bool settle = o == OUT_DELIVERED || o == OUT_REJECTED;
+            if (o == OUT_EXHAUSTED) {
+                /* a record that keeps failing on its own (the endpoint takes
+                 * others) must not block the replay of the rest forever */
+                d->replay_failures = d->replay_failing == r->token ? d->replay_failures + 1 : 1;
+                d->replay_failing = r->token;
+                if (d->replay_failures >= 5 && !ctel__breaker_next_attempt_ns(&d->breaker, 0)) {
+                    settle = true;
+                    o = OUT_EXHAUSTED;
+                }
+            }
+            /* consume under the lock: the items leave "on disk" and enter
+             * their bucket in one step. If the spill dropped the record
+             * meanwhile (full), it already counted it: count nothing here. */
+            if (settle && ctel__spill_consume(d->spill, r->token) != CTEL_OK) {
+                free_request(r);
+                d->busy = false;
+                pthread_cond_broadcast(&d->idle);
+                continue;
+            }
+            if (settle && o == OUT_EXHAUSTED) {
+                ctel__log(CTEL_LOG_WARN, "%s: a spilled request failed 5 replays; dropped "
+                                         "(%u items)", d->name, r->items);
+                d->st.dropped_retries_exhausted += r->items;
+                free_request(r);
+                d->busy = false;
+                pthread_cond_broadcast(&d->idle);
+                continue;
+            }
+        }
         if (replay) {
             d->replay_turn = false;
             d->next_replay_ns = ctel__mono_ns() + 1000000000u / d->opts.replay_per_second;
@@ -355,9 +402,7 @@ static void *sender_main(void *arg)
     while (d->head) {
         request *r = pop_head(d);
         if (d->spill) {
-            pthread_mutex_unlock(&d->lock);
-            spill_request(d, r);
-            pthread_mutex_lock(&d->lock);
+            spill_locked(d, r);
         } else {
             d->st.dropped_shutdown += r->items;
             free_request(r);
@@ -371,7 +416,8 @@ static void *sender_main(void *arg)
 
 /* ---- API ------------------------------------------------------------------- */
 
-ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items)
+ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
+                                  uint32_t budget_ms)
 {
     request *r = ctel__calloc(1, sizeof *r);
     if (!r) {
@@ -385,7 +431,9 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     r->data = body->data;
     r->len = body->len;
     r->items = items;
+    r->budget_ms = budget_ms;
     *body = (ctel__buf)CTEL__BUF_INIT;
+    bool warn_full = false;
 
     pthread_mutex_lock(&d->lock);
     if (d->stopping || d->exited) {
@@ -395,12 +443,15 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
         return CTEL_ERR_SHUTDOWN;
     }
     d->st.submitted += items;
+    r->seq = ++d->next_seq;
     ctel_status rc = CTEL_OK;
     if (d->queued_bytes + r->len > d->opts.max_queue_bytes && d->head) {
         if (d->spill) {
-            /* full: the newest goes straight to disk */
+            /* full: the newest goes straight to disk (the caller is the
+             * export worker, never an application thread) */
+            spill_locked(d, r);
+            pthread_cond_broadcast(&d->idle);
             pthread_mutex_unlock(&d->lock);
-            spill_request(d, r);
             return CTEL_OK;
         }
         /* keep the newest: drop the oldest until it fits */
@@ -409,10 +460,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
             d->st.dropped_queue_full += old->items;
             free_request(old);
         }
-        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
-                         "%s: export queue full (%zu bytes); oldest requests dropped: the "
-                         "endpoint is slow or down (a spill directory would keep them)",
-                         d->name, d->opts.max_queue_bytes);
+        warn_full = true;
         rc = CTEL_ERR_QUEUE_FULL;
     }
     if (d->tail)
@@ -424,6 +472,11 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->queued_items += r->items;
     pthread_cond_signal(&d->wake);
     pthread_mutex_unlock(&d->lock);
+    if (warn_full)
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                         "%s: export queue full (%zu bytes); oldest requests dropped: the "
+                         "endpoint is slow or down (a spill directory would keep them)",
+                         d->name, d->opts.max_queue_bytes);
     return rc;
 }
 
@@ -431,19 +484,23 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
 {
     uint64_t deadline = ctel__deadline_ns(timeout_ms);
     pthread_mutex_lock(&d->lock);
+    uint64_t target = d->next_seq; /* everything submitted before the call */
     pthread_cond_signal(&d->wake);
-    while ((d->head || d->busy) && !d->exited) {
+    while (((d->head && d->head->seq <= target) ||
+            (d->in_flight_seq && d->in_flight_seq <= target)) &&
+           !d->exited) {
         /* breaker open without a spill: requests wait in memory for it, and
          * that is as far as a flush can take them */
-        if (!d->spill && !d->busy && ctel__breaker_next_attempt_ns(&d->breaker, ctel__mono_ns()))
+        if (!d->spill && !d->in_flight_seq &&
+            ctel__breaker_next_attempt_ns(&d->breaker, ctel__mono_ns()))
             break;
         if (ctel__mono_ns() >= deadline) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return CTEL_ERR_TIMEOUT;
         }
         wait_until(&d->idle, &d->lock, deadline);
     }
-    bool pending = d->head != NULL;
+    bool pending = d->head && d->head->seq <= target;
     pthread_mutex_unlock(&d->lock);
     return pending ? CTEL_ERR_UNAVAILABLE : CTEL_OK;
 }
@@ -457,6 +514,8 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
     }
     d->shutdown_done = true;
     d->stopping = true;
+    d->settled_at_stop = d->st.spilled + d->st.dropped_shutdown +
+                         d->st.dropped_retries_exhausted + d->st.dropped_queue_full;
     d->stop_deadline_ns = ctel__deadline_ns(timeout_ms);
     pthread_cond_broadcast(&d->wake);
     while (!d->exited && ctel__mono_ns() < d->stop_deadline_ns)
@@ -471,7 +530,11 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
         while (!d->exited)
             pthread_cond_wait(&d->idle, &d->lock);
     }
-    bool clean = d->st.dropped_shutdown == 0 && !d->head;
+    /* OK only if nothing was left over: no spill, no drop since the call */
+    bool clean = !d->head && d->st.spilled + d->st.dropped_shutdown +
+                                     d->st.dropped_retries_exhausted +
+                                     d->st.dropped_queue_full ==
+                                 d->settled_at_stop;
     pthread_mutex_unlock(&d->lock);
     if (d->thread_started) {
         pthread_join(d->thread, NULL);
@@ -492,8 +555,7 @@ void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out)
     uint64_t now = ctel__mono_ns();
     uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
     out->next_attempt_unix_ns = next ? unix_ns() + (next - now) : 0;
-    pthread_mutex_unlock(&d->lock);
-    if (d->spill) {
+    if (d->spill) { /* lock order: delivery, then spill */
         ctel__spill_stats ss;
         ctel__spill_get_stats(d->spill, &ss);
         out->on_disk = ss.items_on_disk;
@@ -501,6 +563,7 @@ void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out)
         out->dropped_spill_age = ss.items_dropped_age;
         out->corrupt_spill_records = ss.records_corrupt;
     }
+    pthread_mutex_unlock(&d->lock);
 }
 
 ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *next_attempt_unix_ns)
@@ -531,8 +594,6 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
     }
     d->opts.name = d->name;
     d->opts.spill_dir = NULL; /* not kept */
-    if (!d->opts.deadline_ms)
-        d->opts.deadline_ms = 10000;
     if (!d->opts.max_queue_bytes)
         d->opts.max_queue_bytes = 8u * 1024u * 1024u;
     if (!d->opts.replay_per_second)

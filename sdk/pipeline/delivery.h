@@ -5,8 +5,9 @@
  * blocks. A sender thread delivers requests in order:
  *   retry      retryable outcomes (connection failures, timeouts, 429, 502,
  *              503, 504) are retried with exponential backoff and jitter
- *              (retry.h), Retry-After honoured, all within the export
- *              deadline (the transport's timeout budget per request);
+ *              (retry.h), Retry-After honoured, all attempts of a request
+ *              within its budget (the export call's timeout; each attempt
+ *              is also bounded by the transport's own timeout);
  *   breaker    after repeated failed attempts no attempt is made for a
  *              cool-down (breaker.h);
  *   fallback   requests that cannot be delivered (breaker open, retries
@@ -56,7 +57,6 @@ typedef struct ctel__delivery_transport {
 
 typedef struct ctel__delivery_options {
     const char *name;          /* for diagnostics, e.g. "traces to http://host:4318/v1/traces" */
-    uint32_t deadline_ms;      /* budget per request, all attempts (0: 10000) */
     size_t max_queue_bytes;    /* in-memory bound (0: 8 MiB) */
     ctel__retry_policy retry;
     const char *spill_dir;     /* the stream's directory; NULL: no spill */
@@ -96,10 +96,15 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
  * on every return). Never blocks on the network. CTEL_OK: queued or spilled;
  * CTEL_ERR_QUEUE_FULL: an older request (or this one) was dropped to make room
  * (counted); CTEL_ERR_SHUTDOWN after shutdown (not taken, not counted: the caller's). */
-ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items);
+/* `budget_ms` bounds all attempts of this request together, counted from the
+ * first (0: only the retry policy's attempt limit bounds them). */
+ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
+                                  uint32_t budget_ms);
 
 /* Waits until everything submitted before the call is delivered, rejected,
- * dropped or spilled. CTEL_OK, or CTEL_ERR_TIMEOUT. */
+ * dropped or spilled (later submissions are not waited for). CTEL_OK;
+ * CTEL_ERR_TIMEOUT; CTEL_ERR_UNAVAILABLE when the breaker is open and, with
+ * no spill, requests wait in memory for it (returns at once then). */
 ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms);
 
 /* Delivers what it can within timeout_ms, then interrupts the transport;

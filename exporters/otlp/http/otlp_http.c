@@ -147,6 +147,11 @@ ctel_status ctel__otlp_http_create(const ctel__otlp_config *cfg, ctel__otlp_http
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075700 /* 7.87.0 */
+    /* Do not wait for a DNS lookup in flight when a transfer ends early
+     * (interrupted at shutdown, or timed out). */
+    curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
