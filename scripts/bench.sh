@@ -9,7 +9,7 @@ bash scripts/install-deps.sh
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCTEL_BUILD_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 for b in build/bench/bench/bench_*; do
-  case "$b" in *_instr|*/bench_otlp_http) continue ;; esac
+  case "$b" in *_instr|*/bench_otlp_http|*/bench_resilience) continue ;; esac
   [ -x "$b" ] || continue
   echo "== $(basename "$b")" >&2
   "$b" "$@"
@@ -26,6 +26,9 @@ endpoint="http://$(cat "$tmp/addr")/v1/traces"
 echo "== bench_otlp_http (receiver: ctel sink --discard at $endpoint)" >&2
 build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 2>/dev/null
 build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 --gzip --tag _gzip 2>/dev/null
+# What an outage costs the application thread (healthy / hung / down / spill).
+echo "== bench_resilience" >&2
+build/bench/bench/bench_resilience --endpoint "$endpoint" "$@" 2>/dev/null
 kill -INT $sink_pid
 wait $sink_pid 2>/dev/null || true
 echo "receiver: $(tail -n 1 "$tmp/sink.err")" >&2

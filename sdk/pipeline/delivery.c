@@ -12,6 +12,7 @@ typedef struct request {
     struct request *next;
     char *data;
     size_t len;
+    size_t cap; /* of data, for recycling */
     uint32_t items;
     uint32_t budget_ms; /* all attempts; 0: no limit but the attempt count */
     uint64_t seq;       /* submit order (fresh requests), for flush */
@@ -59,6 +60,14 @@ struct ctel__delivery {
     bool replay_turn;
     uint64_t rng;
     ctel__delivery_stats st; /* counters owned here; spill ones merged on read */
+    /* Request buffers kept for the next encode: without them every batch
+     * would map and unmap ~100 KB, and the page faults and TLB shootdowns
+     * land on the application's threads too. */
+    struct {
+        char *data;
+        size_t cap;
+    } spare[4];
+    int nspare;
 };
 
 static uint64_t unix_ns(void)
@@ -72,6 +81,18 @@ static void free_request(request *r)
         ctel__free(r->data);
         ctel__free(r);
     }
+}
+
+/* free_request, keeping the buffer for reuse when there is room. Lock held. */
+static void release_request(ctel__delivery *d, request *r)
+{
+    if (r && r->data && r->cap && d->nspare < (int)(sizeof d->spare / sizeof d->spare[0])) {
+        d->spare[d->nspare].data = r->data;
+        d->spare[d->nspare].cap = r->cap;
+        d->nspare++;
+        r->data = NULL;
+    }
+    free_request(r);
 }
 
 /* Wait on `cv` until the monotonic time `until_ns` (UINT64_MAX: no limit). */
@@ -102,7 +123,7 @@ static void spill_locked(ctel__delivery *d, request *r)
     if (ctel__spill_write(d->spill, r->data, r->len, r->items, unix_ns()) == CTEL_OK)
         d->st.spilled += r->items;
     /* a refused write is counted by the spill as dropped_full */
-    free_request(r);
+    release_request(d, r);
 }
 
 /* Unlocks, then emits what the breaker wanted to say: the user's log handler
@@ -134,6 +155,7 @@ static request *peek_spill(ctel__delivery *d)
     }
     r->data = b.data;
     r->len = b.len;
+    r->cap = b.cap;
     r->items = items;
     r->from_spill = true;
     r->token = token;
@@ -248,7 +270,7 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
 static void undeliverable(ctel__delivery *d, request *r, outcome o)
 {
     if (r->from_spill) {
-        free_request(r); /* still on disk, replayed later */
+        release_request(d, r); /* still on disk, replayed later */
         return;
     }
     if (d->spill) {
@@ -271,7 +293,7 @@ static void undeliverable(ctel__delivery *d, request *r, outcome o)
         d->st.dropped_retries_exhausted += r->items;
     else
         d->st.dropped_shutdown += r->items;
-    free_request(r);
+    release_request(d, r);
 }
 
 static request *pop_head(ctel__delivery *d)
@@ -362,7 +384,7 @@ static void *sender_main(void *arg)
              * their bucket in one step. If the spill dropped the record
              * meanwhile (full), it already counted it: count nothing here. */
             if (settle && ctel__spill_consume(d->spill, r->token) != CTEL_OK) {
-                free_request(r);
+                release_request(d, r);
                 d->busy = false;
                 pthread_cond_broadcast(&d->idle);
                 continue;
@@ -371,7 +393,7 @@ static void *sender_main(void *arg)
                 ctel__log(CTEL_LOG_WARN, "%s: a spilled request failed 5 replays; dropped "
                                          "(%u items)", d->name, r->items);
                 d->st.dropped_retries_exhausted += r->items;
-                free_request(r);
+                release_request(d, r);
                 d->busy = false;
                 pthread_cond_broadcast(&d->idle);
                 continue;
@@ -388,10 +410,10 @@ static void *sender_main(void *arg)
             d->st.rejected += rejected;
             if (replay)
                 d->st.replayed += r->items - rejected;
-            free_request(r);
+            release_request(d, r);
         } else if (o == OUT_REJECTED) {
             d->st.rejected += r->items;
-            free_request(r);
+            release_request(d, r);
         } else {
             undeliverable(d, r, o);
         }
@@ -405,7 +427,7 @@ static void *sender_main(void *arg)
             spill_locked(d, r);
         } else {
             d->st.dropped_shutdown += r->items;
-            free_request(r);
+            release_request(d, r);
         }
     }
     d->exited = true;
@@ -430,6 +452,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     }
     r->data = body->data;
     r->len = body->len;
+    r->cap = body->cap;
     r->items = items;
     r->budget_ms = budget_ms;
     *body = (ctel__buf)CTEL__BUF_INIT;
@@ -438,8 +461,8 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     pthread_mutex_lock(&d->lock);
     if (d->stopping || d->exited) {
         /* not taken: the caller counts it */
+        release_request(d, r);
         pthread_mutex_unlock(&d->lock);
-        free_request(r);
         return CTEL_ERR_SHUTDOWN;
     }
     d->st.submitted += items;
@@ -458,7 +481,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
         while (d->head && d->queued_bytes + r->len > d->opts.max_queue_bytes) {
             request *old = pop_head(d);
             d->st.dropped_queue_full += old->items;
-            free_request(old);
+            release_request(d, old);
         }
         warn_full = true;
         rc = CTEL_ERR_QUEUE_FULL;
@@ -541,6 +564,21 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
         d->thread_started = false;
     }
     return clean ? CTEL_OK : CTEL_ERR_TIMEOUT;
+}
+
+void ctel__delivery_reuse_buffer(ctel__delivery *d, ctel__buf *b)
+{
+    if (b->data)
+        return;
+    pthread_mutex_lock(&d->lock);
+    if (d->nspare) {
+        d->nspare--;
+        b->data = d->spare[d->nspare].data;
+        b->cap = d->spare[d->nspare].cap;
+        b->len = 0;
+        b->data[0] = '\0';
+    }
+    pthread_mutex_unlock(&d->lock);
 }
 
 void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out)
@@ -657,6 +695,8 @@ void ctel__delivery_destroy(ctel__delivery *d)
     while (d->head)
         free_request(pop_head(d));
     ctel__spill_close(d->spill);
+    for (int i = 0; i < d->nspare; i++)
+        ctel__free(d->spare[i].data);
     pthread_cond_destroy(&d->wake);
     pthread_cond_destroy(&d->idle);
     pthread_mutex_destroy(&d->lock);

@@ -101,6 +101,10 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
 ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
                                   uint32_t budget_ms);
 
+/* Gives `b` (which must be empty: data NULL) a buffer of an earlier,
+ * settled request if one is kept, so encoding does not allocate anew. */
+void ctel__delivery_reuse_buffer(ctel__delivery *d, ctel__buf *b);
+
 /* Waits until everything submitted before the call is delivered, rejected,
  * dropped or spilled (later submissions are not waited for). CTEL_OK;
  * CTEL_ERR_TIMEOUT; CTEL_ERR_UNAVAILABLE when the breaker is open and, with
