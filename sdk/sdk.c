@@ -7,6 +7,8 @@
 #include "sdk/trace/sampler_internal.h"
 #include "sdk/trace/span_internal.h"
 
+#include <unistd.h>
+
 static _Atomic(ctel_sdk *) g_global_sdk;
 static _Atomic int g_live_sdks;
 
@@ -139,6 +141,56 @@ static ctel_status processors_from_env(ctel_sdk *sdk)
     return CTEL_OK;
 }
 
+/* ---- fork ------------------------------------------------------------------- */
+
+static void sdk_fork_lock(void *obj)
+{
+    ctel_sdk *sdk = obj;
+    pthread_mutex_lock(&sdk->tracers_lock);
+}
+
+static void sdk_fork_parent(void *obj)
+{
+    ctel_sdk *sdk = obj;
+    pthread_mutex_unlock(&sdk->tracers_lock);
+}
+
+/* The child's spans carry its own process.pid. Only the forking thread runs
+ * here, so the resource pointer span start reads can be switched plainly. */
+static void sdk_fork_child(void *obj)
+{
+    ctel_sdk *sdk = obj;
+    ctel__fork_reinit_mutex(&sdk->tracers_lock);
+    if (!sdk->resource)
+        return;
+    ctel_resource *fresh = NULL;
+    ctel_status rc = ctel__resource_replace_pid(sdk->resource, ctel__fork_parent_pid(),
+                                                (int64_t)getpid(), &fresh);
+    if (rc == CTEL_OK && !fresh)
+        return; /* no process.pid of the parent's to replace */
+    ctel_resource **kept = NULL;
+    if (rc == CTEL_OK) {
+        kept = ctel__realloc(sdk->retired_resources,
+                             (sdk->nretired_resources + 1) * sizeof *kept);
+        rc = kept ? CTEL_OK : CTEL_ERR_NO_MEMORY;
+    }
+    if (rc != CTEL_OK) {
+        ctel_resource_release(fresh);
+        ctel__log(CTEL_LOG_WARN, "sdk: forked child keeps the parent's process.pid in its "
+                                 "resource (out of memory)");
+        return;
+    }
+    sdk->retired_resources = kept;
+    sdk->retired_resources[sdk->nretired_resources++] = sdk->resource;
+    sdk->resource = fresh;
+}
+
+static const ctel__fork_ops k_sdk_fork_ops = {
+    .lock = sdk_fork_lock,
+    .parent = sdk_fork_parent,
+    .child = sdk_fork_child,
+};
+
 /* ---- lifecycle -------------------------------------------------------------- */
 
 static ctel_status build_resource(const ctel_sdk_options *o, ctel_resource **out)
@@ -241,6 +293,7 @@ ctel_status ctel_sdk_create(const ctel_sdk_options *opts, ctel_sdk **out)
         if (vt->start && (rc = vt->start(sdk->procs[i], sole)) != CTEL_OK)
             goto fail;
     }
+    ctel__fork_register(&sdk->fork_entry, CTEL__FORK_RANK_SDK, &k_sdk_fork_ops, sdk);
     *out = sdk;
     return CTEL_OK;
 fail:
@@ -287,6 +340,7 @@ void ctel_sdk_destroy(ctel_sdk *sdk)
 {
     if (!sdk)
         return;
+    ctel__fork_unregister(&sdk->fork_entry);
     if (!atomic_load(&sdk->shut_down))
         (void)ctel_sdk_shutdown(sdk, 5000);
     if (atomic_load(&g_global_sdk) == sdk)
@@ -298,6 +352,9 @@ void ctel_sdk_destroy(ctel_sdk *sdk)
         tracer_free(sdk->tracers[i]);
     ctel__free(sdk->tracers);
     ctel_resource_release(sdk->resource);
+    for (size_t i = 0; i < sdk->nretired_resources; i++)
+        ctel_resource_release(sdk->retired_resources[i]);
+    ctel__free(sdk->retired_resources);
     ctel_sampler_destroy(sdk->sampler);
     ctel_propagator_destroy(sdk->propagator);
     pthread_mutex_destroy(&sdk->tracers_lock);

@@ -2,6 +2,7 @@
  * default resource built from the process, the host and OTEL_* variables. */
 #include "sdk/internal.h"
 #include "sdk/common/attr_clone.h"
+#include "sdk/common/fork.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -132,6 +133,26 @@ ctel_status ctel_resource_merge(const ctel_resource *base, const ctel_resource *
     if (rc != CTEL_OK)
         return rc;
     *out = wrap(a, n, url);
+    return *out ? CTEL_OK : CTEL_ERR_NO_MEMORY;
+}
+
+/* After fork(): the same resource with the child's pid (see fork.h). */
+ctel_status ctel__resource_replace_pid(const ctel_resource *r, int64_t old_pid, int64_t pid,
+                                       ctel_resource **out)
+{
+    *out = NULL;
+    const ctel_value *v = ctel_resource_find(r, "process.pid");
+    if (!v || v->type != CTEL_VALUE_INT || v->u.integer != old_pid)
+        return CTEL_OK;
+    ctel_attribute a = {"process.pid", 11, ctel_value_int(pid)};
+    const ctel_attribute *lists[2] = {r->attrs, &a};
+    size_t ns[2] = {r->count, 1};
+    ctel_attribute *all;
+    size_t count;
+    ctel_status rc = combine(lists, ns, 2, &all, &count);
+    if (rc != CTEL_OK)
+        return rc;
+    *out = wrap(all, count, r->schema_url);
     return *out ? CTEL_OK : CTEL_ERR_NO_MEMORY;
 }
 

@@ -4,6 +4,7 @@
 #define CTEL_TRACE_SPAN_INTERNAL_H
 
 #include "sdk/internal.h"
+#include "sdk/common/fork.h"
 #include "sdk/trace/config.h"
 
 #include <pthread.h>
@@ -75,6 +76,12 @@ struct ctel_sdk {
     struct ctel_tracer **tracers;
     size_t ntracers;
     size_t tracers_cap;
+    /* fork(): a child switches `resource` to one with its own process.pid;
+     * the ones it replaced stay alive (ended spans may point at them) until
+     * destroy. */
+    ctel__fork_entry fork_entry;
+    ctel_resource **retired_resources;
+    size_t nretired_resources;
 };
 
 /* Thread-local state on the hot path uses the initial-exec TLS model so that

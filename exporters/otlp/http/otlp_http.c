@@ -94,6 +94,39 @@ static bool add_header(ctel__otlp_http *t, const char *line)
     return true;
 }
 
+/* Options of the easy handle (at creation, and on the fresh handle a forked
+ * child gets). */
+static void configure(ctel__otlp_http *t)
+{
+    CURL *c = t->curl;
+    curl_easy_setopt(c, CURLOPT_URL, t->cfg.url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+    /* No signals from libcurl: timeouts must not use SIGALRM in a threaded
+     * program (the threaded resolver keeps DNS timeouts working). */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075700 /* 7.87.0 */
+    /* Do not wait for a DNS lookup in flight when a transfer ends early
+     * (interrupted at shutdown, or timed out). */
+    curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    if (t->cfg.certificate)
+        curl_easy_setopt(c, CURLOPT_CAINFO, t->cfg.certificate);
+    if (t->cfg.client_certificate)
+        curl_easy_setopt(c, CURLOPT_SSLCERT, t->cfg.client_certificate);
+    if (t->cfg.client_key)
+        curl_easy_setopt(c, CURLOPT_SSLKEY, t->cfg.client_key);
+}
+
 ctel_status ctel__otlp_http_create(const ctel__otlp_config *cfg, ctel__otlp_http **out)
 {
     *out = NULL;
@@ -134,35 +167,27 @@ ctel_status ctel__otlp_http_create(const ctel__otlp_config *cfg, ctel__otlp_http
         ctel__otlp_http_destroy(t);
         return CTEL_ERR_NO_MEMORY;
     }
-    CURL *c = t->curl;
-    curl_easy_setopt(c, CURLOPT_URL, t->cfg.url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
-    /* No signals from libcurl: timeouts must not use SIGALRM in a threaded
-     * program (the threaded resolver keeps DNS timeouts working). */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075700 /* 7.87.0 */
-    /* Do not wait for a DNS lookup in flight when a transfer ends early
-     * (interrupted at shutdown, or timed out). */
-    curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
-#endif
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-    if (t->cfg.certificate)
-        curl_easy_setopt(c, CURLOPT_CAINFO, t->cfg.certificate);
-    if (t->cfg.client_certificate)
-        curl_easy_setopt(c, CURLOPT_SSLCERT, t->cfg.client_certificate);
-    if (t->cfg.client_key)
-        curl_easy_setopt(c, CURLOPT_SSLKEY, t->cfg.client_key);
+    configure(t);
     *out = t;
     return CTEL_OK;
+}
+
+void ctel__otlp_http_after_fork_child(ctel__otlp_http *t)
+{
+    /* The inherited handles are deliberately leaked, never cleaned up: the
+     * multi handle's connection cache holds the parent's kept-alive TCP (or
+     * TLS) connection, whose socket the child shares, and a cleanup could
+     * write to it (a TLS close_notify, an HTTP/2 GOAWAY) or shut it down under
+     * the parent. Fresh handles open a connection of the child's own. */
+    t->curl = curl_easy_init();
+    t->multi = curl_multi_init();
+    if (t->curl)
+        configure(t);
+    if (!t->curl || !t->multi)
+        ctel__log(CTEL_LOG_ERROR, "OTLP/HTTP: forked child cannot create libcurl handles for %s; "
+                                  "its exports will fail",
+                  t->cfg.url);
+    atomic_store_explicit(&t->interrupted, false, memory_order_release);
 }
 
 const char *ctel__otlp_http_url(const ctel__otlp_http *t)
@@ -364,7 +389,7 @@ static CURLcode perform(ctel__otlp_http *t)
 void ctel__otlp_http_interrupt(ctel__otlp_http *t, bool on)
 {
     atomic_store_explicit(&t->interrupted, on, memory_order_release);
-    if (on)
+    if (on && t->multi)
         curl_multi_wakeup(t->multi);
 }
 
@@ -373,6 +398,13 @@ ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t le
 {
     memset(res, 0, sizeof *res);
     res->retry_after_ms = -1;
+    if (CTEL_UNLIKELY(!t->curl || !t->multi)) { /* see ctel__otlp_http_after_fork_child */
+        res->status = CTEL_ERR_UNAVAILABLE;
+        res->reason = CTEL_PROBE_OTHER;
+        res->body = "";
+        snprintf(res->message, sizeof res->message, "no libcurl handle (out of memory)");
+        return res->status;
+    }
     uint64_t t0 = mono_ms();
     const void *payload = body;
     size_t plen = len;

@@ -41,6 +41,11 @@ ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t le
  * called again with on=false. Any thread. */
 void ctel__otlp_http_interrupt(ctel__otlp_http *t, bool on);
 
+/* In a forked child (only the forking thread runs): gives the transport
+ * fresh libcurl handles — so a connection of its own — and clears the
+ * interrupt. The inherited handles are leaked on purpose (see the .c). */
+void ctel__otlp_http_after_fork_child(ctel__otlp_http *t);
+
 /* The URL in use. */
 const char *ctel__otlp_http_url(const ctel__otlp_http *t);
 /* The Content-Type the transport sends ("application/x-protobuf" or
