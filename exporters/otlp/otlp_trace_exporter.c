@@ -11,6 +11,7 @@
 #include "exporters/otlp/otlp_config.h"
 #include "exporters/otlp/otlp_exporter.h"
 #include "exporters/otlp/proto/otlp_proto.h"
+#include "sdk/common/fork.h"
 #include "sdk/pipeline/delivery.h"
 
 typedef struct otlp_trace_exporter {
@@ -25,6 +26,13 @@ typedef struct otlp_trace_exporter {
     pthread_mutex_t probe_lock; /* one probe at a time */
     ctel_probe_result ready;    /* the last probe */
     uint64_t ready_at_ns;       /* when it was taken (monotonic); 0: never */
+    ctel__fork_entry fork_entry;
+    /* Set from fork's prepare until the fork is over, and counted: an
+     * attempt that ends interrupted meanwhile (or after a fork began) was cut
+     * short to park the sender and will be made again — it is no attempt for
+     * the stats. */
+    _Atomic bool fork_pausing;
+    _Atomic uint32_t fork_pauses;
 } otlp_trace_exporter;
 
 static void note_failure(otlp_trace_exporter *x, const ctel__otlp_http_result *r, size_t spans)
@@ -74,12 +82,17 @@ static void attempt(otlp_trace_exporter *x, const void *body, size_t len, size_t
                     uint32_t timeout_ms, ctel__send_result *out)
 {
     ctel__otlp_http_result r;
+    uint32_t pauses = atomic_load_explicit(&x->fork_pauses, memory_order_acquire);
     ctel_status rc = ctel__otlp_http_send(x->http, body, len, timeout_ms, &r);
     memset(out, 0, sizeof *out);
     out->status = rc;
     out->http_status = r.http_status;
     out->retry_after_ms = r.retry_after_ms;
     snprintf(out->message, sizeof out->message, "%s", r.message);
+    if (rc == CTEL_ERR_SHUTDOWN &&
+        (atomic_load_explicit(&x->fork_pausing, memory_order_acquire) ||
+         atomic_load_explicit(&x->fork_pauses, memory_order_acquire) != pauses))
+        return;
     pthread_mutex_lock(&x->lock);
     x->stats.requests++;
     x->stats.bytes_sent += r.wire_bytes;
@@ -221,6 +234,7 @@ static void otlp_destroy(void *state)
     otlp_trace_exporter *x = state;
     if (!x)
         return;
+    ctel__fork_unregister(&x->fork_entry);
     ctel__delivery_destroy(x->delivery); /* before the transport it uses */
     ctel__otlp_http_destroy(x->http);
     ctel__buf_free(&x->body);
@@ -229,6 +243,45 @@ static void otlp_destroy(void *state)
     pthread_mutex_destroy(&x->probe_lock);
     ctel__free(x);
 }
+
+/* ---- fork (see sdk/common/fork.h) ------------------------------------------- */
+
+static void fork_park(void *obj, uint64_t deadline_ns)
+{
+    (void)deadline_ns;
+    otlp_trace_exporter *x = obj;
+    atomic_store_explicit(&x->fork_pausing, true, memory_order_release);
+    atomic_fetch_add_explicit(&x->fork_pauses, 1, memory_order_acq_rel);
+}
+
+static void fork_parent(void *obj)
+{
+    otlp_trace_exporter *x = obj;
+    atomic_store_explicit(&x->fork_pausing, false, memory_order_release);
+}
+
+/* The child's exporter: its own connection, its own stats. Runs before the
+ * delivery's child hook starts the new sender. */
+static void fork_child(void *obj)
+{
+    otlp_trace_exporter *x = obj;
+    ctel__fork_reinit_mutex(&x->lock);
+    ctel__fork_reinit_mutex(&x->probe_lock);
+    char endpoint[sizeof x->stats.endpoint];
+    memcpy(endpoint, x->stats.endpoint, sizeof endpoint);
+    memset(&x->stats, 0, sizeof x->stats);
+    memcpy(x->stats.endpoint, endpoint, sizeof endpoint);
+    x->stats.last_retry_after_ms = -1;
+    x->ready_at_ns = 0;
+    ctel__otlp_http_after_fork_child(x->http);
+    atomic_store_explicit(&x->fork_pausing, false, memory_order_release);
+}
+
+static const ctel__fork_ops k_fork_ops = {
+    .park = fork_park,
+    .parent = fork_parent,
+    .child = fork_child,
+};
 
 /* The spill stream of this exporter: <dir>/traces-<FNV-1a of the URL>, so
  * exporters to different endpoints never share one. */
@@ -283,6 +336,7 @@ ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts, ctel_s
         otlp_destroy(x);
         return rc;
     }
+    ctel__fork_register(&x->fork_entry, CTEL__FORK_RANK_EXPORTER, &k_fork_ops, x);
     static const ctel_span_exporter_ops ops = {
         .name = "otlp_http",
         .export_spans = otlp_export,
