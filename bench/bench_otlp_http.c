@@ -4,7 +4,11 @@
  * (`ctel sink --discard`, started by scripts/bench.sh).
  *
  *   bench_otlp_http --endpoint http://127.0.0.1:PORT/v1/traces
- *                   [--spans N] [--gzip] [--queue N] [--tag NAME]
+ *                   [--spans N] [--gzip] [--direct] [--queue N] [--tag NAME]
+ *
+ * --direct: the exporter sends synchronously on the batch worker (one export
+ * thread in all); by default the worker encodes and the pipeline's sender
+ * thread sends (retry, breaker, spill).
  *
  * The producer runs flat out on one thread. Prints:
  *   BENCH otlp_http<tag>_delivered  spans exported per second, first span
@@ -34,7 +38,7 @@ int main(int argc, char **argv)
 {
     const char *endpoint = NULL, *tag = "";
     long long spans = 1000000, queue = 0;
-    bool gzip = false;
+    bool gzip = false, direct = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--endpoint") && i + 1 < argc)
             endpoint = argv[++i];
@@ -46,11 +50,13 @@ int main(int argc, char **argv)
             tag = argv[++i];
         else if (!strcmp(argv[i], "--gzip"))
             gzip = true;
+        else if (!strcmp(argv[i], "--direct"))
+            direct = true;
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             i++; /* scripts/bench.sh passes --runs to every benchmark; one run here */
         else {
-            fprintf(stderr, "usage: %s --endpoint URL [--spans N] [--gzip] [--queue N] "
-                            "[--tag NAME]\n", argv[0]);
+            fprintf(stderr, "usage: %s --endpoint URL [--spans N] [--gzip] [--direct] "
+                            "[--queue N] [--tag NAME]\n", argv[0]);
             return 2;
         }
     }
@@ -62,6 +68,8 @@ int main(int argc, char **argv)
     ctel_otlp_options oo = CTEL_OTLP_OPTIONS_INIT;
     oo.endpoint = endpoint;
     oo.compression = gzip ? CTEL_OTLP_COMPRESSION_GZIP : CTEL_OTLP_COMPRESSION_NONE;
+    oo.direct = direct;
+    oo.spill_dir = "";
     ctel_span_exporter *exp = NULL;
     if (ctel_otlp_http_exporter_create(&oo, &exp) != CTEL_OK)
         return 1;

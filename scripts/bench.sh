@@ -24,6 +24,7 @@ trap 'kill $sink_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -s "$tmp/addr" ] && break; sleep 0.05; done
 endpoint="http://$(cat "$tmp/addr")/v1/traces"
 echo "== bench_otlp_http (receiver: ctel sink --discard at $endpoint)" >&2
+build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 --direct --tag _direct 2>/dev/null
 build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 2>/dev/null
 build/bench/bench/bench_otlp_http --endpoint "$endpoint" --spans 10000000 --gzip --tag _gzip 2>/dev/null
 # What an outage costs the application thread (healthy / hung / down / spill).
