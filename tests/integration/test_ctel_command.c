@@ -70,9 +70,50 @@ static void test_ctel_probe_and_gen(void **state)
     assert_int_equal(run(cmd), 1);
 }
 
+/* Every command documents its flags; --version names ctel's version. */
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"--help", "probe"},
+        {"sink --help", "--fail N:STATUS"},
+        {"sink --help", "--down-at"},
+        {"gen --help", "--workers"},
+        {"gen traces --help", "--rate"},
+        {"probe --help", "--timeout"},
+        {"--version", "ctel " CTEL_VERSION_STRING},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[256], line[512];
+        snprintf(cmd, sizeof cmd, "%s %s", CTEL_TOOL_PATH, cases[i].args);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        bool found = false;
+        while (fgets(line, sizeof line, p))
+            found = found || strstr(line, cases[i].needle) != NULL;
+        int st = pclose(p);
+        if (!found || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("ctel %s: exit %d, \"%s\" %s", cases[i].args, WEXITSTATUS(st),
+                     cases[i].needle, found ? "found" : "missing");
+    }
+    /* unknown commands and flags are usage errors */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s frobnicate 2>/dev/null", CTEL_TOOL_PATH);
+    assert_int_equal(run(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s sink --no-such-flag 2>/dev/null", CTEL_TOOL_PATH);
+    assert_int_equal(run(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s gen traces --count 0 2>/dev/null", CTEL_TOOL_PATH);
+    assert_int_equal(run(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s gen 2>/dev/null", CTEL_TOOL_PATH);
+    assert_int_equal(run(cmd), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_ctel_probe_and_gen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
