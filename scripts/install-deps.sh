@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git python3
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler python3-protobuf
   libcurl4-openssl-dev libgrpc-dev zlib1g-dev libmicrohttpd-dev libjansson-dev
-  libcmocka-dev clang libclang-rt-14-dev valgrind
+  libcmocka-dev clang libclang-rt-14-dev valgrind openssl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -96,11 +96,19 @@ static struct MHD_Daemon *sink_daemon(ctel_sink *s, int fd)
                      MHD_USE_POLL | MHD_USE_ITC;
     if (s->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
+                                    {MHD_OPTION_END, 0, NULL}};
+    if (s->tls_cert) {
+        flags |= MHD_USE_TLS;
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+    }
     return MHD_start_daemon(flags, 0, NULL, NULL, ctel__sink_access, s, MHD_OPTION_LISTEN_SOCKET,
                             (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED, ctel__sink_completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_ARRAY, tls,
+                            MHD_OPTION_END);
 }
 
 /* Binds and starts a daemon on s->addr (port fixed after the first start). */
@@ -195,6 +203,23 @@ int ctel_sink_start(const ctel_sink_options *opts, ctel_sink **out, char *err, s
     snprintf(s->host, sizeof s->host, "%s", opts->host ? opts->host : "127.0.0.1");
     s->opts.host = s->host;
     s->opts.out_path = NULL;
+    s->opts.tls_cert_pem = s->opts.tls_key_pem = NULL;
+    if (!opts->tls_cert_pem != !opts->tls_key_pem) {
+        snprintf(err, err_cap, "HTTPS needs both a certificate and a key");
+        free(s);
+        return -1;
+    }
+    if (opts->tls_cert_pem) {
+        s->tls_cert = strdup(opts->tls_cert_pem);
+        s->tls_key = strdup(opts->tls_key_pem);
+        if (!s->tls_cert || !s->tls_key) {
+            free(s->tls_cert);
+            free(s->tls_key);
+            free(s);
+            snprintf(err, err_cap, "out of memory");
+            return -1;
+        }
+    }
     ctel_sink_faults none = CTEL_SINK_FAULTS_NONE;
     s->faults = none;
 
@@ -254,6 +279,8 @@ fail:
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->io_mu);
     pthread_mutex_destroy(&s->daemon_mu);
+    free(s->tls_cert);
+    free(s->tls_key);
     free(s);
     return -1;
 }
@@ -415,5 +442,7 @@ void ctel_sink_stop(ctel_sink *sink)
     pthread_mutex_destroy(&sink->mu);
     pthread_mutex_destroy(&sink->io_mu);
     pthread_mutex_destroy(&sink->daemon_mu);
+    free(sink->tls_cert);
+    free(sink->tls_key);
     free(sink);
 }

@@ -32,6 +32,10 @@ typedef struct ctel_sink_options {
     const char *out_path; /* non-NULL: append one OTLP/JSON line per request */
     bool discard;       /* count only: no decoding into messages, no keeping */
     bool keep_requests; /* keep decoded requests for ctel_sink_request() */
+    /* HTTPS: the server's certificate chain and key, PEM text (copied). Both
+     * NULL: plain HTTP. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 } ctel_sink_options;
 
 /* Faults, applied to the requests that arrive after the call. Counters

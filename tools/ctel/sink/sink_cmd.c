@@ -29,6 +29,8 @@ static void sink_usage(FILE *to)
             "  --print              print each request's traces as trees on stdout\n"
             "  --out FILE           append one OTLP/JSON line per request to FILE\n"
             "  --discard            only count spans (fastest; no --print or --out)\n"
+            "  --tls-cert FILE      serve HTTPS with this certificate chain (PEM)...\n"
+            "  --tls-key FILE       ...and this private key (PEM)\n"
             "\n"
             "faults (N is a number of requests, or \"all\"):\n"
             "  --fail N:STATUS[:RETRY_AFTER]\n"
@@ -145,11 +147,47 @@ static int write_ready_file(const char *path, const char *host, uint16_t port)
     return 0;
 }
 
+/* The whole of a small text file (a PEM), NUL-terminated; NULL with errno. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *n = cap <= (1u << 20) ? realloc(buf, cap) : NULL;
+            if (!n) {
+                free(buf);
+                fclose(f);
+                errno = EFBIG;
+                return NULL;
+            }
+            buf = n;
+        }
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
 int ctel_cmd_sink(int argc, char **argv)
 {
     char host[256] = "127.0.0.1";
     uint16_t port = 4318;
-    const char *out_path = NULL, *ready_file = NULL;
+    const char *out_path = NULL, *ready_file = NULL, *tls_cert = NULL, *tls_key = NULL;
     bool print = false, discard = false;
     ctel_sink_faults faults = CTEL_SINK_FAULTS_NONE;
     long down_at = -1, down_for = 0;
@@ -181,7 +219,8 @@ int ctel_cmd_sink(int argc, char **argv)
         }
         static const char *const valued[] = {"--http",    "--out",     "--ready-file",
                                              "--fail",    "--delay",   "--close",
-                                             "--partial", "--garbage", "--down-at"};
+                                             "--partial", "--garbage", "--down-at",
+                                             "--tls-cert", "--tls-key"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
             known |= !strcmp(name, valued[k]);
@@ -203,6 +242,10 @@ int ctel_cmd_sink(int argc, char **argv)
             out_path = val;
         } else if (!strcmp(name, "--ready-file")) {
             ready_file = val;
+        } else if (!strcmp(name, "--tls-cert")) {
+            tls_cert = val;
+        } else if (!strcmp(name, "--tls-key")) {
+            tls_key = val;
         } else if (!strcmp(name, "--fail")) {
             /* RETRY_AFTER is the rest, verbatim: an HTTP-date has colons. */
             snprintf(copy, sizeof copy, "%s", val);
@@ -243,6 +286,15 @@ int ctel_cmd_sink(int argc, char **argv)
     }
     if (discard && (print || out_path))
         return usage_error("%s", "--discard only counts: it does not go with --print or --out");
+    if (!tls_cert != !tls_key)
+        return usage_error("%s", "HTTPS needs both --tls-cert and --tls-key");
+    char *cert_pem = NULL, *key_pem = NULL;
+    if (tls_cert && (!(cert_pem = read_text(tls_cert)) || !(key_pem = read_text(tls_key)))) {
+        fprintf(stderr, "ctel sink: cannot read %s: %s\n", cert_pem ? tls_key : tls_cert,
+                strerror(errno));
+        free(cert_pem);
+        return 1;
+    }
 
     /* Decoding a request mallocs thousands of small pieces on a connection
      * thread's arena and frees them all; with glibc's default trim threshold
@@ -260,18 +312,22 @@ int ctel_cmd_sink(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    ctel_sink_options opts = {host, port, print ? stdout : NULL, out_path, discard, false};
+    ctel_sink_options opts = {host,  port,  print ? stdout : NULL, out_path, discard, false,
+                              cert_pem, key_pem};
     ctel_sink *sink = NULL;
     char err[512];
-    if (ctel_sink_start(&opts, &sink, err, sizeof err) != 0) {
+    int start_rc = ctel_sink_start(&opts, &sink, err, sizeof err);
+    free(cert_pem); /* the sink keeps copies */
+    free(key_pem);
+    if (start_rc != 0) {
         fprintf(stderr, "ctel sink: %s\n", err);
         return 1;
     }
     ctel_sink_set_faults(sink, &faults);
     uint16_t bound = ctel_sink_port(sink);
     bool v6 = strchr(host, ':') != NULL;
-    fprintf(stderr, "ctel sink: listening on http://%s%s%s:%u\n", v6 ? "[" : "", host,
-            v6 ? "]" : "", (unsigned)bound);
+    fprintf(stderr, "ctel sink: listening on %s://%s%s%s:%u\n", tls_cert ? "https" : "http",
+            v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)bound);
     if (ready_file && write_ready_file(ready_file, host, bound) != 0) {
         fprintf(stderr, "ctel sink: cannot write %s: %s\n", ready_file, strerror(errno));
         ctel_sink_stop(sink);

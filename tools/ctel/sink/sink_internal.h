@@ -63,6 +63,7 @@ typedef struct ctel__sink_kept {
 struct ctel_sink {
     ctel_sink_options opts; /* host points at `host`; out_path not kept */
     char host[256];
+    char *tls_cert, *tls_key; /* PEM copies (HTTPS), or NULL */
     struct sockaddr_storage addr; /* bound address, port filled in */
     socklen_t addr_len;
     uint16_t port;

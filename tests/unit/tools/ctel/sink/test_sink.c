@@ -309,7 +309,7 @@ static void fx_stop(fx *f)
 
 static fx *fx_keep(void)
 {
-    ctel_sink_options o = {NULL, 0, NULL, NULL, false, true};
+    ctel_sink_options o = {NULL, 0, NULL, NULL, false, true, NULL, NULL};
     return fx_start(&o);
 }
 
@@ -880,7 +880,7 @@ static void test_go_down_refuses_then_comes_back(void **state)
 static void test_discard_counts(void **state)
 {
     (void)state;
-    ctel_sink_options o = {NULL, 0, NULL, NULL, true, true};
+    ctel_sink_options o = {NULL, 0, NULL, NULL, true, true, NULL, NULL};
     fx *f = fx_start(&o);
     size_t len, glen;
     uint8_t *body = make_pb(512, &len);
@@ -924,7 +924,7 @@ static void test_print_shows_the_tree(void **state)
     size_t text_len = 0;
     FILE *mem = open_memstream(&text, &text_len);
     assert_non_null(mem);
-    ctel_sink_options o = {NULL, 0, mem, NULL, false, false};
+    ctel_sink_options o = {NULL, 0, mem, NULL, false, false, NULL, NULL};
     fx *f = fx_start(&o);
     size_t len;
     uint8_t *body = make_pb(3, &len);
@@ -952,7 +952,7 @@ static void test_print_every_value_type(void **state)
     char *text = NULL;
     size_t text_len = 0;
     FILE *mem = open_memstream(&text, &text_len);
-    ctel_sink_options o = {NULL, 0, mem, NULL, false, false};
+    ctel_sink_options o = {NULL, 0, mem, NULL, false, false, NULL, NULL};
     fx *f = fx_start(&o);
     resp r;
     assert_int_equal(
@@ -975,7 +975,7 @@ static void test_out_writes_json_lines(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    ctel_sink_options o = {NULL, 0, NULL, path, false, false};
+    ctel_sink_options o = {NULL, 0, NULL, path, false, false, NULL, NULL};
     fx *f = fx_start(&o);
     size_t len;
     uint8_t *body = make_pb(4, &len);
@@ -1052,7 +1052,7 @@ static void test_taken_port_is_an_error(void **state)
 {
     (void)state;
     fx *f = fx_keep();
-    ctel_sink_options o = {"127.0.0.1", f->port, NULL, NULL, false, false};
+    ctel_sink_options o = {"127.0.0.1", f->port, NULL, NULL, false, false, NULL, NULL};
     ctel_sink *other = NULL;
     char err[256] = "";
     assert_int_equal(ctel_sink_start(&o, &other, err, sizeof err), -1);
