@@ -6,6 +6,8 @@
  *   bench_otlp_http --endpoint http://127.0.0.1:PORT/v1/traces
  *                   [--spans N] [--gzip] [--direct] [--queue N] [--tag NAME]
  *
+ * --rate N: pace the producer at N spans/s (bursts of 256) instead of flat
+ * out: the question becomes "is a rate of N sustained without drops?".
  * --direct: the exporter sends synchronously on the batch worker (one export
  * thread in all); by default the worker encodes and the pipeline's sender
  * thread sends (retry, breaker, spill).
@@ -38,6 +40,7 @@ int main(int argc, char **argv)
 {
     const char *endpoint = NULL, *tag = "";
     long long spans = 1000000, queue = 0;
+    double rate = 0;
     bool gzip = false, direct = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--endpoint") && i + 1 < argc)
@@ -52,11 +55,15 @@ int main(int argc, char **argv)
             gzip = true;
         else if (!strcmp(argv[i], "--direct"))
             direct = true;
+        else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
+            rate = atof(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             i++; /* scripts/bench.sh passes --runs to every benchmark; one run here */
         else {
-            fprintf(stderr, "usage: %s --endpoint URL [--spans N] [--gzip] [--direct] "
-                            "[--queue N] [--tag NAME]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s --endpoint URL [--spans N] [--rate N] [--gzip] [--direct] "
+                    "[--queue N] [--tag NAME]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -92,8 +99,21 @@ int main(int argc, char **argv)
     ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
 
     double t0 = now_s();
-    for (long long i = 0; i < spans; i++)
-        bench_one_span(t, 1);
+    if (rate > 0) {
+        for (long long done = 0; done < spans; done += 256) {
+            for (int i = 0; i < 256; i++)
+                bench_one_span(t, 1);
+            double due = t0 + (double)(done + 256) / rate, now = now_s();
+            if (due > now) {
+                struct timespec ts = {(time_t)(due - now),
+                                      (long)((due - now - (time_t)(due - now)) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
+    } else {
+        for (long long i = 0; i < spans; i++)
+            bench_one_span(t, 1);
+    }
     double produced = now_s() - t0;
     ctel_status rc = ctel_sdk_shutdown(sdk, 60000);
     double total = now_s() - t0;
@@ -105,8 +125,10 @@ int main(int argc, char **argv)
     ctel_otlp_exporter_get_stats(exp, &es);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double dropped = 100.0 * (double)(st.spans_dropped_queue_full + st.spans_dropped_export_failed +
-                                      st.spans_dropped_shutdown) / (double)spans;
+    double dropped = 100.0 *
+                     (double)(st.spans_dropped_queue_full + st.spans_dropped_export_failed +
+                              st.spans_dropped_shutdown) /
+                     (double)spans;
     fprintf(stderr,
             "otlp_http%s: %lld spans produced in %.3f s, exported %llu in %.3f s, %llu requests "
             "(%llu failed), %llu bytes sent (%llu encoded), shutdown %s\n",
