@@ -430,9 +430,11 @@ static int build_groups(arena *a, grouping *g)
 #define B_FIXED64 (2 + 8)
 #define B_FIXED32 (2 + 4)
 
-static size_t str_bound(const char *s)
+/* Strings carry their length in the span data: no strlen here (protobuf-c
+ * measures with strlen, which can only be shorter, so this stays a bound). */
+static size_t str_bound(size_t len)
 {
-    return B_LEN(s ? strlen(s) : 0);
+    return B_LEN(len);
 }
 
 static size_t attrs_bound(const ctel_attribute *attrs, size_t n);
@@ -442,7 +444,7 @@ static size_t value_bound(const ctel_value *v)
     size_t b = 0;
     switch (v->type) {
     case CTEL_VALUE_STRING:
-        return str_bound(v->u.string.ptr);
+        return str_bound(v->u.string.len);
     case CTEL_VALUE_BOOL:
     case CTEL_VALUE_INT:
         return B_VARINT;
@@ -466,27 +468,28 @@ static size_t attrs_bound(const ctel_attribute *attrs, size_t n)
 {
     size_t b = B_VARINT;
     for (size_t i = 0; i < n; i++)
-        b += B_LEN(str_bound(attrs[i].key) + B_LEN(value_bound(&attrs[i].value)));
+        b += B_LEN(str_bound(attrs[i].key_len) + B_LEN(value_bound(&attrs[i].value)));
     return b;
 }
 
 /* Bound of a packed Span (its body, without tag and length). */
 static size_t span_bound(const ctel_span_data *s)
 {
-    size_t b = B_LEN(16) + B_LEN(8) + B_LEN(8) + str_bound(s->trace_state) + B_FIXED32 +
-               str_bound(s->name) + B_VARINT + 2 * B_FIXED64;
+    size_t b = B_LEN(16) + B_LEN(8) + B_LEN(8) + str_bound(s->trace_state_len) + B_FIXED32 +
+               str_bound(s->name_len) + B_VARINT + 2 * B_FIXED64;
     b += attrs_bound(s->attributes, s->attribute_count);
     for (uint32_t i = 0; i < s->event_count; i++) {
         const ctel_span_event_data *e = &s->events[i];
-        b += B_LEN(B_FIXED64 + str_bound(e->name) + attrs_bound(e->attributes, e->attribute_count));
+        b += B_LEN(B_FIXED64 + str_bound(e->name_len) +
+                   attrs_bound(e->attributes, e->attribute_count));
     }
     for (uint32_t i = 0; i < s->link_count; i++) {
         const ctel_span_link_data *l = &s->links[i];
-        b += B_LEN(B_LEN(16) + B_LEN(8) + str_bound(l->trace_state) + B_FIXED32 +
+        b += B_LEN(B_LEN(16) + B_LEN(8) + str_bound(l->trace_state_len) + B_FIXED32 +
                    attrs_bound(l->attributes, l->attribute_count));
     }
     b += 2 * B_VARINT; /* dropped events and links */
-    b += B_LEN(str_bound(s->status_message) + B_VARINT);
+    b += B_LEN(str_bound(s->status_message_len) + B_VARINT);
     return b;
 }
 
@@ -563,11 +566,11 @@ static size_t measure(grouping *g)
     for (uint32_t r = 0; r < g->n_rg; r++) {
         res_group *rg = &g->rg[r];
         rg->resource_len = protobuf_c_message_get_packed_size(&rg->msg->base);
-        size_t rlen = B_LEN(rg->resource_len) + str_bound(res_schema(rg));
+        size_t rlen = B_LEN(rg->resource_len) + str_bound(strlen(res_schema(rg)));
         for (uint32_t k = rg->first_sg; k != NONE; k = g->sg[k].next) {
             scope_group *sg = &g->sg[k];
             sg->scope_len = protobuf_c_message_get_packed_size(&sg->msg->base);
-            size_t slen = B_LEN(sg->scope_len) + str_bound(scope_schema(sg));
+            size_t slen = B_LEN(sg->scope_len) + str_bound(strlen(scope_schema(sg)));
             for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i])
                 slen += B_LEN(g->span_max[i]);
             sg->len = slen;
