@@ -235,6 +235,8 @@ static void test_outage_without_spill(void **state)
     /* healthy first: one request's worth (the queue holds about three) */
     make_spans(&r, 100);
     assert_true(wait_for_spans(sink, 100, 5000));
+    /* and its answer settled, so going down cannot cut it (and duplicate it) */
+    assert_int_equal(ctel_sdk_force_flush(r.sdk, 5000), CTEL_OK);
     ctel_sink_go_down(sink, 3000);
     ts_log_capture_start();
     uint64_t t0 = now_ms();

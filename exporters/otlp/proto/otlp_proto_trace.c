@@ -12,6 +12,7 @@
  * with an embedded NUL is cut there). */
 #include "sdk/internal.h"
 #include "exporters/otlp/proto/otlp_proto.h"
+#include "exporters/otlp/proto/otlp_proto_span.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -82,22 +83,6 @@ static size_t attrs_size(const ctel_attribute *attrs, size_t n)
     return sz;
 }
 
-static size_t span_size(const ctel_span_data *s)
-{
-    size_t sz = ASZ(sizeof(pb_span)) + ASZ(sizeof(pb_status));
-    sz += attrs_size(s->attributes, s->attribute_count);
-    if (s->event_count) {
-        sz += ASZ(s->event_count * sizeof(pb_event *)) + ASZ(s->event_count * sizeof(pb_event));
-        for (uint32_t i = 0; i < s->event_count; i++)
-            sz += attrs_size(s->events[i].attributes, s->events[i].attribute_count);
-    }
-    if (s->link_count) {
-        sz += ASZ(s->link_count * sizeof(pb_link *)) + ASZ(s->link_count * sizeof(pb_link));
-        for (uint32_t i = 0; i < s->link_count; i++)
-            sz += attrs_size(s->links[i].attributes, s->links[i].attribute_count);
-    }
-    return sz;
-}
 
 /* ---- build pass ---------------------------------------------------------- */
 
@@ -193,89 +178,7 @@ static int fill_attrs(arena *a, const ctel_attribute *attrs, size_t n, pb_kv ***
 
 /* Span/link flags: W3C flags in bits 0-7, 0x100 = "is-remote is known",
  * 0x200 = remote (trace.proto's SpanFlags), as in the JSON encoder. */
-static uint32_t otlp_flags(uint8_t trace_flags, bool remote)
-{
-    return (uint32_t)trace_flags | 0x100u | (remote ? 0x200u : 0u);
-}
 
-static int fill_span(arena *a, pb_span *out, const ctel_span_data *s)
-{
-    *out = (pb_span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
-    out->trace_id.len = sizeof s->context.trace_id;
-    out->trace_id.data = (uint8_t *)s->context.trace_id;
-    out->span_id.len = sizeof s->context.span_id;
-    out->span_id.data = (uint8_t *)s->context.span_id;
-    out->trace_state = str_or_empty(s->trace_state);
-    if (s->has_parent) {
-        out->parent_span_id.len = sizeof s->parent_span_id;
-        out->parent_span_id.data = (uint8_t *)s->parent_span_id;
-    }
-    out->flags = otlp_flags(s->context.trace_flags, s->has_parent && s->parent_is_remote);
-    out->name = str_or_empty(s->name);
-    out->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
-    out->start_time_unix_nano = s->start_time_unix_nano;
-    out->end_time_unix_nano = s->end_time_unix_nano;
-    if (fill_attrs(a, s->attributes, s->attribute_count, &out->attributes) != 0)
-        return -1;
-    out->n_attributes = s->attribute_count;
-    out->dropped_attributes_count = s->dropped_attributes_count;
-
-    if (s->event_count) {
-        pb_event **ptrs = bump(a, s->event_count * sizeof *ptrs);
-        pb_event *evs = bump(a, s->event_count * sizeof *evs);
-        if (!ptrs || !evs)
-            return -1;
-        for (uint32_t i = 0; i < s->event_count; i++) {
-            const ctel_span_event_data *e = &s->events[i];
-            evs[i] = (pb_event)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
-            evs[i].time_unix_nano = e->time_unix_nano;
-            evs[i].name = str_or_empty(e->name);
-            if (fill_attrs(a, e->attributes, e->attribute_count, &evs[i].attributes) != 0)
-                return -1;
-            evs[i].n_attributes = e->attribute_count;
-            evs[i].dropped_attributes_count = e->dropped_attributes_count;
-            ptrs[i] = &evs[i];
-        }
-        out->n_events = s->event_count;
-        out->events = ptrs;
-    }
-    out->dropped_events_count = s->dropped_events_count;
-
-    if (s->link_count) {
-        pb_link **ptrs = bump(a, s->link_count * sizeof *ptrs);
-        pb_link *lks = bump(a, s->link_count * sizeof *lks);
-        if (!ptrs || !lks)
-            return -1;
-        for (uint32_t i = 0; i < s->link_count; i++) {
-            const ctel_span_link_data *l = &s->links[i];
-            lks[i] = (pb_link)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__LINK__INIT;
-            lks[i].trace_id.len = sizeof l->context.trace_id;
-            lks[i].trace_id.data = (uint8_t *)l->context.trace_id;
-            lks[i].span_id.len = sizeof l->context.span_id;
-            lks[i].span_id.data = (uint8_t *)l->context.span_id;
-            lks[i].trace_state = str_or_empty(l->trace_state);
-            if (fill_attrs(a, l->attributes, l->attribute_count, &lks[i].attributes) != 0)
-                return -1;
-            lks[i].n_attributes = l->attribute_count;
-            lks[i].dropped_attributes_count = l->dropped_attributes_count;
-            lks[i].flags = otlp_flags(l->context.trace_flags, l->context.is_remote);
-            ptrs[i] = &lks[i];
-        }
-        out->n_links = s->link_count;
-        out->links = ptrs;
-    }
-    out->dropped_links_count = s->dropped_links_count;
-
-    /* Always present, as in the JSON form ("status":{} for UNSET). */
-    pb_status *st = bump(a, sizeof *st);
-    if (!st)
-        return -1;
-    *st = (pb_status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
-    st->message = str_or_empty(s->status_message);
-    st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status_code;
-    out->status = st;
-    return 0;
-}
 
 /* ---- grouping ------------------------------------------------------------ */
 
@@ -308,8 +211,8 @@ typedef struct grouping {
     res_group *rg;
     scope_group *sg;
     uint32_t *span_next;
-    pb_span *spans;   /* the built spans, in batch order */
-    size_t *span_max; /* bound of each packed span (span_bound) */
+    const ctel_span_data *const *data; /* the batch */
+    size_t *span_max; /* exact size of each Span body */
     uint32_t n_rg, n_sg;
 } grouping;
 
@@ -437,61 +340,11 @@ static size_t str_bound(size_t len)
     return B_LEN(len);
 }
 
-static size_t attrs_bound(const ctel_attribute *attrs, size_t n);
 
-static size_t value_bound(const ctel_value *v)
-{
-    size_t b = 0;
-    switch (v->type) {
-    case CTEL_VALUE_STRING:
-        return str_bound(v->u.string.len);
-    case CTEL_VALUE_BOOL:
-    case CTEL_VALUE_INT:
-        return B_VARINT;
-    case CTEL_VALUE_DOUBLE:
-        return B_FIXED64;
-    case CTEL_VALUE_BYTES:
-        return B_LEN(v->u.bytes.len);
-    case CTEL_VALUE_ARRAY:
-        for (size_t i = 0; i < v->u.array.count; i++)
-            b += B_LEN(value_bound(&v->u.array.items[i]));
-        return B_LEN(b);
-    case CTEL_VALUE_KVLIST:
-        return B_LEN(attrs_bound(v->u.kvlist.items, v->u.kvlist.count));
-    default:
-        return 0;
-    }
-}
 
 /* The repeated KeyValue field and its dropped count. */
-static size_t attrs_bound(const ctel_attribute *attrs, size_t n)
-{
-    size_t b = B_VARINT;
-    for (size_t i = 0; i < n; i++)
-        b += B_LEN(str_bound(attrs[i].key_len) + B_LEN(value_bound(&attrs[i].value)));
-    return b;
-}
 
 /* Bound of a packed Span (its body, without tag and length). */
-static size_t span_bound(const ctel_span_data *s)
-{
-    size_t b = B_LEN(16) + B_LEN(8) + B_LEN(8) + str_bound(s->trace_state_len) + B_FIXED32 +
-               str_bound(s->name_len) + B_VARINT + 2 * B_FIXED64;
-    b += attrs_bound(s->attributes, s->attribute_count);
-    for (uint32_t i = 0; i < s->event_count; i++) {
-        const ctel_span_event_data *e = &s->events[i];
-        b += B_LEN(B_FIXED64 + str_bound(e->name_len) +
-                   attrs_bound(e->attributes, e->attribute_count));
-    }
-    for (uint32_t i = 0; i < s->link_count; i++) {
-        const ctel_span_link_data *l = &s->links[i];
-        b += B_LEN(B_LEN(16) + B_LEN(8) + str_bound(l->trace_state_len) + B_FIXED32 +
-                   attrs_bound(l->attributes, l->attribute_count));
-    }
-    b += 2 * B_VARINT; /* dropped events and links */
-    b += B_LEN(str_bound(s->status_message_len) + B_VARINT);
-    return b;
-}
 
 static size_t varint_len(size_t v)
 {
@@ -600,8 +453,9 @@ static uint8_t *write_request(const grouping *g, uint8_t *p)
             p = put_varint(p, sg->scope_len);
             p += protobuf_c_message_pack(&sg->msg->base, p);
             for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i]) {
-                open_field sp = field_open(p, TAG_SS_SPANS, g->span_max[i]);
-                p = field_close(sp, sp.body + protobuf_c_message_pack(&g->spans[i].base, sp.body));
+                *p++ = TAG_SS_SPANS;
+                p = put_varint(p, g->span_max[i]);
+                p = ctel__otlp_proto_span_write(p, g->data[i]);
             }
             const char *url = scope_schema(sg);
             if (*url)
@@ -641,11 +495,10 @@ ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, s
     g.span_max = (size_t *)((char *)g.span_next + ASZ(count * sizeof(uint32_t)));
     group_spans(&g, spans, count);
 
-    size_t total = groups_size(&g) + ASZ(count * sizeof(pb_span));
-    for (size_t i = 0; i < count; i++) {
-        total += span_size(spans[i]) - ASZ(sizeof(pb_span));
-        g.span_max[i] = span_bound(spans[i]);
-    }
+    g.data = spans;
+    size_t total = groups_size(&g);
+    for (size_t i = 0; i < count; i++)
+        g.span_max[i] = ctel__otlp_proto_span_size(spans[i]);
     char *block = ctel__malloc(total);
     if (!block) {
         ctel__free(gmem);
@@ -653,12 +506,8 @@ ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, s
     }
     arena a = {block, block + total};
     ctel_status rc = CTEL_OK;
-    g.spans = bump(&a, count * sizeof(pb_span));
-    if (!g.spans || build_groups(&a, &g) != 0)
+    if (build_groups(&a, &g) != 0)
         rc = CTEL_ERR_INTERNAL;
-    for (size_t i = 0; i < count && rc == CTEL_OK; i++)
-        if (fill_span(&a, &g.spans[i], spans[i]) != 0)
-            rc = CTEL_ERR_INTERNAL;
     if (rc == CTEL_ERR_INTERNAL)
         ctel__log(CTEL_LOG_ERROR, "otlp proto: encoder sizing mismatch (a ctel bug)");
 
