@@ -276,7 +276,7 @@ ctel_status ctel__otlp_config_resolve(const ctel_otlp_options *o, const char *si
         static const char *const names[] = {"oldest", "newest", NULL};
         c->spill_drop_newest = ctel__env_enum("CTEL_SPILL_DROP", names) == 1;
     }
-    c->queue_max_bytes = 8u * 1024u * 1024u;
+    c->queue_max_bytes = 4u * 1024u * 1024u;
     if (o->queue_max_bytes > 0)
         c->queue_max_bytes = (size_t)o->queue_max_bytes;
     else if (ctel__env_int("CTEL_EXPORTER_QUEUE_BYTES", 4096, INT32_MAX, &v))

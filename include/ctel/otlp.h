@@ -30,7 +30,7 @@
  *   CTEL_SPILL_MAX_AGE        ms; older spilled requests are dropped (counted);
  *                             default 86400000 (24 h), 0 = no limit
  *   CTEL_SPILL_DROP           oldest (default) | newest: what goes when full
- *   CTEL_EXPORTER_QUEUE_BYTES in-memory request queue, default 8388608 (8 MiB)
+ *   CTEL_EXPORTER_QUEUE_BYTES in-memory request queue, default 4194304 (4 MiB)
  *   CTEL_EXPORTER_RETRY_ENABLED, _MAX_ATTEMPTS, _INITIAL_BACKOFF,
  *   _MAX_BACKOFF (ms), _BACKOFF_MULTIPLIER
  *   CTEL_EXPORTER_BREAKER_ENABLED, _FAILURE_THRESHOLD, _MIN_COOLDOWN,
@@ -76,7 +76,7 @@ typedef struct ctel_otlp_options {
     const char *spill_dir;     /* NULL: CTEL_SPILL_DIR; "": no spill */
     int64_t spill_max_bytes;   /* <= 0: CTEL_SPILL_MAX_BYTES or 256 MiB */
     int spill_drop_newest;     /* < 0: CTEL_SPILL_DROP (oldest|newest), default oldest */
-    int64_t queue_max_bytes;   /* <= 0: CTEL_EXPORTER_QUEUE_BYTES or 8 MiB */
+    int64_t queue_max_bytes;   /* <= 0: CTEL_EXPORTER_QUEUE_BYTES or 4 MiB */
 } ctel_otlp_options;
 
 #define CTEL_OTLP_OPTIONS_INIT                                                                     \
