@@ -63,8 +63,9 @@ static void install(void)
 {
     int err = pthread_atfork(on_prepare, on_parent, on_child);
     if (err != 0) {
-        ctel__log(CTEL_LOG_WARN, "fork: pthread_atfork failed (%s); after fork() a child "
-                                 "would inherit ctel's queues without its threads",
+        ctel__log(CTEL_LOG_WARN,
+                  "fork: pthread_atfork failed (%s); after fork() a child "
+                  "would inherit ctel's queues without its threads",
                   strerror(err));
     }
 }

@@ -4,9 +4,12 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "sdk/common/fork.h"
 #include "sdk/pipeline/breaker.h"
 #include "sdk/pipeline/spill.h"
+#include "sdk/pipeline/spill_internal.h" /* spill_forget_after_fork */
 
 typedef struct request {
     struct request *next;
@@ -25,7 +28,8 @@ typedef enum outcome {
     OUT_REJECTED,
     OUT_BREAKER_OPEN, /* no attempt allowed */
     OUT_EXHAUSTED,    /* retries or the deadline ran out */
-    OUT_ABORTED       /* shutdown interrupted it */
+    OUT_ABORTED,      /* shutdown interrupted it */
+    OUT_PAUSED        /* a fork is parking the sender: not an attempt, try again */
 } outcome;
 
 struct ctel__delivery {
@@ -68,6 +72,16 @@ struct ctel__delivery {
         size_t cap;
     } spare[4];
     int nspare;
+
+    /* fork() (see sdk/common/fork.h), all under lock */
+    ctel__fork_entry fork_entry;
+    bool pause;            /* prepare asks the sender to park */
+    bool parked;           /* it waits in its park: no lock, no send, no request */
+    bool fork_parked;      /* prepare saw it park (or exit) in time */
+    bool fork_interrupted; /* prepare turned the transport's interrupt on */
+    uint32_t pauses;       /* forks begun: an attempt that straddles one is paused */
+    char *spill_dir;       /* owned copy: a forked child opens a spill of its own */
+    ctel__spill_options spill_opts;
 };
 
 static uint64_t unix_ns(void)
@@ -189,6 +203,10 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
             unlock_and_log(d);
             return OUT_ABORTED;
         }
+        if (d->pause) {
+            unlock_and_log(d);
+            return OUT_PAUSED;
+        }
         if (now >= deadline) {
             unlock_and_log(d);
             return d->stopping ? OUT_ABORTED : OUT_EXHAUSTED;
@@ -200,6 +218,7 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
         d->st.requests++;
         if (attempt > 1)
             d->st.retried += r->items;
+        uint32_t pauses = d->pauses;
         unlock_and_log(d);
 
         uint64_t left = (deadline - now + 999999u) / 1000000u;
@@ -225,6 +244,15 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
             *rejected = res.status == CTEL_OK ? (res.rejected > r->items ? r->items : res.rejected)
                                               : r->items;
             return res.status == CTEL_OK ? OUT_DELIVERED : OUT_REJECTED;
+        }
+        if (res.status == CTEL_ERR_SHUTDOWN && !d->abort && (d->pause || d->pauses != pauses)) {
+            /* cut short to park the sender for a fork: the attempt never
+             * happened (no failure, no breaker); the request goes back */
+            d->st.requests--;
+            if (attempt > 1)
+                d->st.retried -= r->items;
+            unlock_and_log(d);
+            return OUT_PAUSED;
         }
         d->st.requests_failed++;
         note_error(d, &res);
@@ -253,6 +281,12 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
                 unlock_and_log(d);
                 return OUT_ABORTED;
             }
+            if (d->pause) {
+                /* parked with the request back in the queue; the retry
+                 * starts over after the fork (the breaker keeps its count) */
+                unlock_and_log(d);
+                return OUT_PAUSED;
+            }
             if (wake_at >= deadline) {
                 unlock_and_log(d);
                 return OUT_EXHAUSTED;
@@ -263,6 +297,17 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
         }
         unlock_and_log(d);
     }
+}
+
+/* Puts a request back at the head of the queue (it is the oldest). Lock held. */
+static void push_head(ctel__delivery *d, request *r)
+{
+    r->next = d->head;
+    d->head = r;
+    if (!d->tail)
+        d->tail = r;
+    d->queued_bytes += r->len;
+    d->queued_items += r->items;
 }
 
 /* Settles a request that was not delivered. Called with the lock held;
@@ -281,12 +326,7 @@ static void undeliverable(ctel__delivery *d, request *r, outcome o)
         /* no spill: keep it (at the head, it is the oldest) until the
          * breaker lets an attempt through; submit drops the oldest when the
          * queue is full */
-        r->next = d->head;
-        d->head = r;
-        if (!d->tail)
-            d->tail = r;
-        d->queued_bytes += r->len;
-        d->queued_items += r->items;
+        push_head(d, r);
         return;
     }
     if (o == OUT_EXHAUSTED)
@@ -317,6 +357,16 @@ static void *sender_main(void *arg)
     for (;;) {
         if (d->abort)
             break;
+        if (d->pause) {
+            /* a fork is coming: wait here, holding nothing, until the parent
+             * lets us go (see fork_park) */
+            d->parked = true;
+            pthread_cond_broadcast(&d->idle);
+            while (d->pause && !d->abort)
+                pthread_cond_wait(&d->wake, &d->lock);
+            d->parked = false;
+            continue;
+        }
         uint64_t now = ctel__mono_ns();
         uint64_t next_attempt = ctel__breaker_next_attempt_ns(&d->breaker, now);
         if (next_attempt) {
@@ -368,6 +418,15 @@ static void *sender_main(void *arg)
         pthread_mutex_lock(&d->lock);
         d->in_flight_items = 0;
         d->in_flight_seq = 0;
+        if (o == OUT_PAUSED) {
+            if (replay)
+                release_request(d, r); /* still on disk, replayed later */
+            else
+                push_head(d, r);
+            d->busy = false;
+            pthread_cond_broadcast(&d->idle);
+            continue;
+        }
         if (replay) {
             bool settle = o == OUT_DELIVERED || o == OUT_REJECTED;
             if (o == OUT_EXHAUSTED) {
@@ -616,6 +675,167 @@ ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *nex
     return s;
 }
 
+/* Opens the spill at d->spill_opts; without one the delivery drops and
+ * counts what it cannot deliver. */
+static void open_spill(ctel__delivery *d, bool forked_child)
+{
+    ctel_status rc = ctel__spill_open(&d->spill_opts, &d->spill);
+    if (rc != CTEL_OK) {
+        d->spill = NULL;
+        if (forked_child)
+            ctel__log(CTEL_LOG_WARN, "%s: forked child (pid %ld) runs without a disk spill: %s "
+                                     "is %s (the parent keeps it); undeliverable requests will "
+                                     "be dropped and counted",
+                      d->name, (long)getpid(), d->spill_dir,
+                      rc == CTEL_ERR_LIMIT ? "in use" : ctel_status_str(rc));
+        else
+            ctel__log(CTEL_LOG_WARN, "%s: disk spill at %s unavailable (%s); undeliverable "
+                                     "requests will be dropped and counted",
+                      d->name, d->spill_dir, ctel_status_str(rc));
+        return;
+    }
+    ctel__spill_stats ss;
+    ctel__spill_get_stats(d->spill, &ss);
+    d->st.recovered = ss.items_on_disk;
+    if (ss.records_on_disk)
+        ctel__log(CTEL_LOG_INFO, "%s: %llu requests (%llu items) left on disk by an "
+                                 "earlier run will be replayed",
+                  d->name, (unsigned long long)ss.records_on_disk,
+                  (unsigned long long)ss.items_on_disk);
+}
+
+/* ---- fork (see sdk/common/fork.h) ------------------------------------------- */
+
+/* Parks the sender: outside any lock, any send and any request (a request
+ * being sent goes back to the queue head, uncounted). */
+static void fork_park(void *obj, uint64_t deadline_ns)
+{
+    ctel__delivery *d = obj;
+    pthread_mutex_lock(&d->lock);
+    d->fork_parked = d->exited || !d->thread_started;
+    d->fork_interrupted = false;
+    if (d->fork_parked || pthread_equal(pthread_self(), d->thread)) {
+        /* nothing to park; or fork() called from the sender itself (a log
+         * handler, say): it cannot wait for itself, and the child will
+         * treat this delivery as shut down */
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    d->pause = true;
+    d->pauses++;
+    d->fork_interrupted = true;
+    pthread_cond_broadcast(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+    /* an attempt in progress returns at once (CTEL_ERR_SHUTDOWN) */
+    d->tr.interrupt(d->tr.state, true);
+    pthread_mutex_lock(&d->lock);
+    while (!d->parked && !d->exited && ctel__mono_ns() < deadline_ns)
+        wait_until(&d->idle, &d->lock, deadline_ns);
+    d->fork_parked = d->parked || d->exited;
+    bool late = !d->fork_parked;
+    pthread_mutex_unlock(&d->lock);
+    if (late)
+        ctel__log(CTEL_LOG_WARN, "%s: fork: the sender did not stop within %d ms; the child "
+                                 "will run this exporter as shut down",
+                  d->name, CTEL__FORK_PARK_MS);
+}
+
+static void fork_lock(void *obj)
+{
+    ctel__delivery *d = obj;
+    pthread_mutex_lock(&d->lock);
+}
+
+static void fork_parent(void *obj)
+{
+    ctel__delivery *d = obj;
+    /* The sender is parked, so no send can see the interrupt go off early.
+     * A shutdown that wants it on meanwhile set `abort`: then it stays on. */
+    if (d->fork_interrupted && !d->abort)
+        d->tr.interrupt(d->tr.state, false);
+    d->fork_interrupted = false;
+    d->pause = false;
+    pthread_cond_broadcast(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* A forked child's copy of the parent's spill: close the child's
+ * descriptors and free the memory, nothing more. ctel__spill_close would
+ * fsync and rewrite the cursor in files the parent is using. Closing our
+ * copy of the LOCK descriptor leaves the parent's flock in place: the lock
+ * belongs to the open file description, which the parent still holds. */
+static void spill_forget_after_fork(ctel__spill *s)
+{
+    ctel__spill_close_fd(&s->wfd);
+    ctel__spill_close_fd(&s->rfd);
+    ctel__spill_close_fd(&s->cursor_fd);
+    ctel__spill_close_fd(&s->dir_fd);
+    ctel__spill_close_fd(&s->lock_fd);
+    ctel__buf_free(&s->scratch);
+    ctel__free(s->segs);
+    ctel__free(s->dir);
+    ctel__free(s); /* s->mu is not destroyed: a vanished thread may own it */
+}
+
+/* The child keeps nothing of the parent's: queued requests are dropped
+ * uncounted (the parent sends them), counters start at zero, the spill is
+ * the parent's, and a fresh sender starts. */
+static void fork_child(void *obj)
+{
+    ctel__delivery *d = obj;
+    ctel__fork_reinit_mutex(&d->lock);
+    ctel__fork_reinit_cond(&d->wake, true);
+    ctel__fork_reinit_cond(&d->idle, true);
+    while (d->head)
+        free_request(pop_head(d));
+    d->queued_bytes = 0;
+    d->queued_items = 0;
+    d->in_flight_items = 0;
+    d->in_flight_seq = 0;
+    d->busy = false;
+    d->next_seq = 0;
+    d->replay_failing = 0;
+    d->replay_failures = 0;
+    d->settled_at_stop = 0;
+    d->next_replay_ns = 0;
+    d->replay_turn = false;
+    d->pause = false;
+    d->parked = false;
+    d->fork_interrupted = false;
+    memset(&d->st, 0, sizeof d->st);
+    ctel__breaker_init(&d->breaker, d->name);
+    d->rng ^= (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ ctel__mono_ns();
+    if (d->spill) {
+        spill_forget_after_fork(d->spill);
+        d->spill = NULL;
+    }
+    bool run = d->thread_started && !d->exited && !d->shutdown_done && d->fork_parked;
+    /* the parent's sender does not exist here: never join it */
+    d->thread_started = false;
+    if (run) {
+        if (d->spill_dir)
+            open_spill(d, true);
+        run = pthread_create(&d->thread, NULL, sender_main, d) == 0;
+        if (run)
+            d->thread_started = true;
+        else
+            ctel__log(CTEL_LOG_ERROR, "%s: forked child cannot start its sender thread", d->name);
+    }
+    if (!run) {
+        /* shut down (or unusable) here: submit refuses, the caller counts */
+        d->stopping = true;
+        d->shutdown_done = true;
+        d->exited = true;
+    }
+}
+
+static const ctel__fork_ops k_fork_ops = {
+    .park = fork_park,
+    .lock = fork_lock,
+    .parent = fork_parent,
+    .child = fork_child,
+};
+
 ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
                                   const ctel__delivery_transport *transport,
                                   ctel__delivery **out)
@@ -651,35 +871,31 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
     pthread_condattr_destroy(&ca);
 
     if (opts->spill_dir && *opts->spill_dir) {
-        ctel__spill_options so = {opts->spill_dir, opts->spill_max_bytes, 0,
-                                  opts->spill_max_age_ms, opts->spill_drop_newest};
-        ctel_status rc = ctel__spill_open(&so, &d->spill);
-        if (rc != CTEL_OK) {
-            ctel__log(CTEL_LOG_WARN, "%s: disk spill at %s unavailable (%s); undeliverable "
-                                     "requests will be dropped and counted",
-                      d->name, opts->spill_dir, ctel_status_str(rc));
-            d->spill = NULL;
-        } else {
-            ctel__spill_stats ss;
-            ctel__spill_get_stats(d->spill, &ss);
-            d->st.recovered = ss.items_on_disk;
-            if (ss.records_on_disk)
-                ctel__log(CTEL_LOG_INFO, "%s: %llu requests (%llu items) left on disk by an "
-                                         "earlier run will be replayed",
-                          d->name, (unsigned long long)ss.records_on_disk,
-                          (unsigned long long)ss.items_on_disk);
+        d->spill_dir = ctel__strdup(opts->spill_dir);
+        if (!d->spill_dir) {
+            pthread_cond_destroy(&d->wake);
+            pthread_cond_destroy(&d->idle);
+            pthread_mutex_destroy(&d->lock);
+            ctel__free(d->name);
+            ctel__free(d);
+            return CTEL_ERR_NO_MEMORY;
         }
+        d->spill_opts = (ctel__spill_options){d->spill_dir, opts->spill_max_bytes, 0,
+                                              opts->spill_max_age_ms, opts->spill_drop_newest};
+        open_spill(d, false);
     }
     if (pthread_create(&d->thread, NULL, sender_main, d) != 0) {
         ctel__spill_close(d->spill);
         pthread_cond_destroy(&d->wake);
         pthread_cond_destroy(&d->idle);
         pthread_mutex_destroy(&d->lock);
+        ctel__free(d->spill_dir);
         ctel__free(d->name);
         ctel__free(d);
         return CTEL_ERR_INTERNAL;
     }
     d->thread_started = true;
+    ctel__fork_register(&d->fork_entry, CTEL__FORK_RANK_DELIVERY, &k_fork_ops, d);
     *out = d;
     return CTEL_OK;
 }
@@ -688,6 +904,7 @@ void ctel__delivery_destroy(ctel__delivery *d)
 {
     if (!d)
         return;
+    ctel__fork_unregister(&d->fork_entry);
     if (!d->shutdown_done)
         (void)ctel__delivery_shutdown(d, 5000);
     else if (d->thread_started)
@@ -700,6 +917,7 @@ void ctel__delivery_destroy(ctel__delivery *d)
     pthread_cond_destroy(&d->wake);
     pthread_cond_destroy(&d->idle);
     pthread_mutex_destroy(&d->lock);
+    ctel__free(d->spill_dir);
     ctel__free(d->name);
     ctel__free(d);
 }

@@ -12,6 +12,7 @@
  * exporter makes them time out, never hang.
  */
 #include "sdk/internal.h"
+#include "sdk/common/fork.h"
 #include "sdk/trace/processor.h"
 #include "sdk/trace/span_queue.h"
 
@@ -60,6 +61,12 @@ typedef struct batch_processor {
     _Atomic uint64_t dropped_shutdown;
     _Atomic uint64_t export_calls;
     _Atomic uint64_t export_failures;
+
+    /* fork() (see sdk/common/fork.h), under lock */
+    ctel__fork_entry fork_entry;
+    bool pause;       /* prepare asks the worker to park */
+    bool parked;      /* it waits in its park, outside any export */
+    bool fork_parked; /* prepare saw it park (or exit) in time */
 } batch_processor;
 
 static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
@@ -187,8 +194,18 @@ static void *worker_main(void *arg)
     uint64_t last_drain = ctel__mono_ns();
     pthread_mutex_lock(&bp->lock);
     for (;;) {
+        if (CTEL_UNLIKELY(bp->pause)) {
+            /* a fork is coming: wait here, outside any export, until the
+             * parent lets us go (see fork_park) */
+            bp->parked = true;
+            pthread_cond_broadcast(&bp->done_cv);
+            while (bp->pause)
+                pthread_cond_wait(&bp->wake_cv, &bp->lock);
+            bp->parked = false;
+            continue;
+        }
         /* Sleep until: stop, a flush request, a full batch, or the delay. */
-        while (!bp->stop && bp->flush_requested == bp->flush_done &&
+        while (!bp->stop && !bp->pause && bp->flush_requested == bp->flush_done &&
                ctel__span_queue_size(&bp->queue) < bp->wake_depth) {
             uint64_t now = ctel__mono_ns();
             if (now >= next_export)
@@ -222,6 +239,8 @@ static void *worker_main(void *arg)
             (void)pthread_cond_timedwait(&bp->wake_cv, &bp->lock, &ts);
             atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
         }
+        if (CTEL_UNLIKELY(bp->pause))
+            continue;
         bool stop = bp->stop;
         uint64_t flush_gen = bp->flush_requested;
         pthread_mutex_unlock(&bp->lock);
@@ -262,22 +281,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static ctel_status bp_start(struct ctel_span_processor *p, bool sole_owner)
-{
-    batch_processor *bp = (batch_processor *)p;
-    bp->sole_owner = sole_owner;
-    if (bp->thread_started)
-        return CTEL_OK;
-    int err = pthread_create(&bp->thread, NULL, worker_main, bp);
-    if (err) {
-        ctel__log(CTEL_LOG_ERROR, "batch processor: cannot start its worker thread (%s)",
-                  strerror(err));
-        return err == ENOMEM || err == EAGAIN ? CTEL_ERR_NO_MEMORY : CTEL_ERR_INTERNAL;
-    }
-    bp->thread_started = true;
-    return CTEL_OK;
-}
-
 static void deadline_to_timespec(uint64_t deadline_ns, struct timespec *ts)
 {
     uint64_t now = ctel__mono_ns();
@@ -291,6 +294,152 @@ static void deadline_to_timespec(uint64_t deadline_ns, struct timespec *ts)
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+/* ---- fork (see sdk/common/fork.h) ------------------------------------------- */
+
+/* Parks the worker outside any export call. In pipeline mode an export only
+ * encodes and submits, so the wait is short; a direct exporter may hold the
+ * worker in a network call for up to its timeout, past the deadline. */
+static void fork_park(void *obj, uint64_t deadline_ns)
+{
+    batch_processor *bp = obj;
+    pthread_mutex_lock(&bp->lock);
+    bp->fork_parked = !bp->thread_started || bp->worker_exited;
+    if (bp->fork_parked || pthread_equal(pthread_self(), bp->thread)) {
+        /* nothing to park; or fork() from inside the exporter: the child
+         * treats this processor as shut down */
+        pthread_mutex_unlock(&bp->lock);
+        return;
+    }
+    bp->pause = true;
+    pthread_cond_broadcast(&bp->wake_cv);
+    while (!bp->parked && !bp->worker_exited && ctel__mono_ns() < deadline_ns) {
+        struct timespec ts;
+        deadline_to_timespec(deadline_ns, &ts);
+        (void)pthread_cond_timedwait(&bp->done_cv, &bp->lock, &ts);
+    }
+    bp->fork_parked = bp->parked || bp->worker_exited;
+    bool late = !bp->fork_parked;
+    pthread_mutex_unlock(&bp->lock);
+    if (late)
+        ctel__log(CTEL_LOG_WARN, "batch processor: fork: exporter \"%s\" did not return within "
+                                 "%d ms; the child will run this processor as shut down",
+                  ctel_span_exporter_name(bp->exporter), CTEL__FORK_PARK_MS);
+}
+
+static void fork_lock(void *obj)
+{
+    batch_processor *bp = obj;
+    pthread_mutex_lock(&bp->lock);
+}
+
+static void fork_parent(void *obj)
+{
+    batch_processor *bp = obj;
+    bp->pause = false;
+    pthread_cond_broadcast(&bp->wake_cv);
+    pthread_mutex_unlock(&bp->lock);
+}
+
+/* Empties the queue in a forked child: the spans are the parent's (it
+ * exports them), so they are released without export and without being
+ * counted. A producer that vanished with the fork may have reserved a slot
+ * without publishing it, so every slot is looked at and the rings are reset
+ * rather than popped. */
+static void queue_reset_after_fork(ctel__span_queue *q)
+{
+    for (uint32_t i = 0; i < q->nshards; i++) {
+        ctel__queue_shard *sh = &q->shards[i];
+        uint64_t head = atomic_load_explicit(&sh->head, memory_order_relaxed);
+        uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
+        for (uint64_t pos = head; pos != tail; pos++) {
+            ctel__queue_slot *slot = &sh->slots[pos & sh->mask];
+            if (atomic_load_explicit(&slot->seq, memory_order_relaxed) == pos + 1) {
+                unsigned h;
+                ctel__span_release(untag(slot->item, &h));
+            }
+        }
+        for (uint64_t j = 0; j <= sh->mask; j++)
+            atomic_store_explicit(&sh->slots[j].seq, j, memory_order_relaxed);
+        atomic_store_explicit(&sh->head, 0, memory_order_relaxed);
+        atomic_store_explicit(&sh->tail, 0, memory_order_relaxed);
+    }
+    q->next_consumer_shard = 0;
+}
+
+/* The child's processor: fresh locks, an empty queue, zero counters, its own
+ * worker. */
+static void fork_child(void *obj)
+{
+    batch_processor *bp = obj;
+    ctel__fork_reinit_mutex(&bp->lock);
+    ctel__fork_reinit_cond(&bp->wake_cv, false);
+    ctel__fork_reinit_cond(&bp->done_cv, false);
+    queue_reset_after_fork(&bp->queue);
+    atomic_store(&bp->dropped_full, 0);
+    atomic_store(&bp->dropped_after_shutdown, 0);
+    atomic_store(&bp->exported, 0);
+    atomic_store(&bp->dropped_failed, 0);
+    atomic_store(&bp->dropped_shutdown, 0);
+    atomic_store(&bp->export_calls, 0);
+    atomic_store(&bp->export_failures, 0);
+    atomic_store(&bp->worker_sleeping, false);
+    bp->flush_requested = 0;
+    bp->flush_done = 0;
+    bp->flush_result = CTEL_OK;
+    bp->pause = false;
+    bp->parked = false;
+    bool run = bp->thread_started && !bp->worker_exited && !bp->stop &&
+               !atomic_load(&bp->shut_down) && bp->fork_parked;
+    bool was_running = bp->thread_started && !bp->worker_exited && !bp->stop;
+    /* the parent's worker does not exist here: never join it */
+    bp->thread_started = false;
+    if (run) {
+        bp->worker_exited = false;
+        int err = pthread_create(&bp->thread, NULL, worker_main, bp);
+        if (err == 0)
+            bp->thread_started = true;
+        else
+            ctel__log(CTEL_LOG_ERROR, "batch processor: forked child cannot start its worker "
+                                      "thread (%s)",
+                      strerror(err));
+        run = err == 0;
+    } else if (was_running) {
+        ctel__log(CTEL_LOG_WARN, "batch processor: forked child runs exporter \"%s\" as shut "
+                                 "down (its worker was busy at the fork)",
+                  ctel_span_exporter_name(bp->exporter));
+    }
+    if (!run) {
+        /* spans ended in the child are dropped and counted as after shutdown */
+        bp->stop = true;
+        bp->worker_exited = true;
+        atomic_store(&bp->shut_down, true);
+    }
+}
+
+static const ctel__fork_ops k_fork_ops = {
+    .park = fork_park,
+    .lock = fork_lock,
+    .parent = fork_parent,
+    .child = fork_child,
+};
+
+static ctel_status bp_start(struct ctel_span_processor *p, bool sole_owner)
+{
+    batch_processor *bp = (batch_processor *)p;
+    bp->sole_owner = sole_owner;
+    if (bp->thread_started)
+        return CTEL_OK;
+    int err = pthread_create(&bp->thread, NULL, worker_main, bp);
+    if (err) {
+        ctel__log(CTEL_LOG_ERROR, "batch processor: cannot start its worker thread (%s)",
+                  strerror(err));
+        return err == ENOMEM || err == EAGAIN ? CTEL_ERR_NO_MEMORY : CTEL_ERR_INTERNAL;
+    }
+    bp->thread_started = true;
+    ctel__fork_register(&bp->fork_entry, CTEL__FORK_RANK_PROCESSOR, &k_fork_ops, bp);
+    return CTEL_OK;
 }
 
 static ctel_status bp_force_flush(struct ctel_span_processor *p, uint64_t deadline_ns)
@@ -383,6 +532,7 @@ static void bp_stats(struct ctel_span_processor *p, ctel_sdk_stats *acc)
 static void bp_destroy(struct ctel_span_processor *p)
 {
     batch_processor *bp = (batch_processor *)p;
+    ctel__fork_unregister(&bp->fork_entry);
     if (!atomic_load(&bp->shut_down))
         (void)bp_shutdown(p, ctel__deadline_ns(5000));
     if (bp->thread_started) {
