@@ -27,7 +27,12 @@
  *
  * Thread-safety: submit, flush, stats and shutdown may be called from any
  * thread; the transport is only used by the sender thread (and interrupted
- * from shutdown). */
+ * from shutdown, and from fork's prepare).
+ *
+ * fork() (sdk/common/fork.h): prepare parks the sender; an attempt it cuts
+ * short is not counted and its request returns to the queue head. A child
+ * starts with an empty queue, zero counters, no spill (the parent's stays
+ * the parent's) and a sender of its own. */
 #ifndef CTEL_PIPELINE_DELIVERY_H
 #define CTEL_PIPELINE_DELIVERY_H
 
