@@ -65,6 +65,7 @@ typedef struct batch_processor {
     /* fork() (see sdk/common/fork.h), under lock */
     ctel__fork_entry fork_entry;
     bool pause;       /* prepare asks the worker to park */
+    _Atomic bool pausing; /* the same, read by drain without the lock */
     bool parked;      /* it waits in its park, outside any export */
     bool fork_parked; /* prepare saw it park (or exit) in time */
 } batch_processor;
@@ -162,11 +163,14 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
 }
 
 /* Exports everything in the queue now; *total counts the spans. Returns the
- * first failure. */
-static ctel_status drain(batch_processor *bp, ctel_span **buf, uint64_t *total)
+ * first failure. Stops early (*cut) when a fork wants the worker parked:
+ * producers running flat out could otherwise keep it here past the fork's
+ * deadline. */
+static ctel_status drain(batch_processor *bp, ctel_span **buf, uint64_t *total, bool *cut)
 {
     ctel_status first = CTEL_OK;
     *total = 0;
+    *cut = false;
     for (;;) {
         size_t n = ctel__span_queue_pop(&bp->queue, (void **)buf, bp->cfg.max_export_batch_size);
         *total += n;
@@ -175,6 +179,10 @@ static ctel_status drain(batch_processor *bp, ctel_span **buf, uint64_t *total)
         ctel_status rc = export_batch(bp, buf, n);
         if (rc != CTEL_OK && first == CTEL_OK)
             first = rc;
+        if (CTEL_UNLIKELY(atomic_load_explicit(&bp->pausing, memory_order_relaxed))) {
+            *cut = true;
+            return first;
+        }
     }
 }
 
@@ -191,6 +199,7 @@ static void *worker_main(void *arg)
      * sleeping until signalled or the delay passes. */
     unsigned busy_polls = 0;
     long poll_ns = BUSY_POLL_NS;
+    ctel_status carried = CTEL_OK; /* first failure of a drain cut short by a fork */
     uint64_t last_drain = ctel__mono_ns();
     pthread_mutex_lock(&bp->lock);
     for (;;) {
@@ -247,8 +256,12 @@ static void *worker_main(void *arg)
 
         ctel_status rc = CTEL_ERR_NO_MEMORY;
         uint64_t drained = 0;
+        bool cut = false;
         if (buf)
-            rc = drain(bp, buf, &drained);
+            rc = drain(bp, buf, &drained, &cut);
+        if (carried != CTEL_OK)
+            rc = carried;
+        carried = CTEL_OK;
         uint64_t now = ctel__mono_ns();
         if (drained >= bp->wake_depth) {
             busy_polls = BUSY_POLLS;
@@ -266,6 +279,11 @@ static void *worker_main(void *arg)
         next_export = ctel__mono_ns() + delay_ns;
 
         pthread_mutex_lock(&bp->lock);
+        if (CTEL_UNLIKELY(cut)) {
+            /* park first; the flush or stop is finished after the fork */
+            carried = rc;
+            continue;
+        }
         if (flush_gen != bp->flush_done) {
             bp->flush_done = flush_gen;
             bp->flush_result = rc;
@@ -313,6 +331,7 @@ static void fork_park(void *obj, uint64_t deadline_ns)
         return;
     }
     bp->pause = true;
+    atomic_store_explicit(&bp->pausing, true, memory_order_relaxed);
     pthread_cond_broadcast(&bp->wake_cv);
     while (!bp->parked && !bp->worker_exited && ctel__mono_ns() < deadline_ns) {
         struct timespec ts;
@@ -338,6 +357,7 @@ static void fork_parent(void *obj)
 {
     batch_processor *bp = obj;
     bp->pause = false;
+    atomic_store_explicit(&bp->pausing, false, memory_order_relaxed);
     pthread_cond_broadcast(&bp->wake_cv);
     pthread_mutex_unlock(&bp->lock);
 }
@@ -389,6 +409,7 @@ static void fork_child(void *obj)
     bp->flush_done = 0;
     bp->flush_result = CTEL_OK;
     bp->pause = false;
+    atomic_store(&bp->pausing, false);
     bp->parked = false;
     bool run = bp->thread_started && !bp->worker_exited && !bp->stop &&
                !atomic_load(&bp->shut_down) && bp->fork_parked;
