@@ -247,7 +247,10 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
         }
         if (res.status == CTEL_ERR_SHUTDOWN && !d->abort && (d->pause || d->pauses != pauses)) {
             /* cut short to park the sender for a fork: the attempt never
-             * happened (no failure, no breaker); the request goes back */
+             * happened (no failure, no breaker); the request goes back. A
+             * half-open breaker's trial was not made either: allow another. */
+            if (d->breaker.state == CTEL_BREAKER_HALF_OPEN)
+                d->breaker.trial_in_flight = false;
             d->st.requests--;
             if (attempt > 1)
                 d->st.retried -= r->items;
