@@ -116,6 +116,16 @@ static inline uint64_t ctel__deadline_ns(uint32_t timeout_ms)
     return timeout_ms == 0 ? UINT64_MAX : ctel__mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 
+/* ---- fork (sdk/common/fork.c calls these around fork(), after parking
+ * ctel's threads): global locks held across fork, re-initialised in the
+ * child. */
+void ctel__span_pool_fork_lock(void);
+void ctel__span_pool_fork_unlock(void);
+void ctel__span_pool_fork_child(void);
+void ctel__log_fork_lock(void);
+void ctel__log_fork_unlock(void);
+void ctel__log_fork_child(void);
+
 /* ---- exporters (sdk/trace/exporter.c) ---------------------------------------- */
 /* The state of `exp` if its export operation is `export_fn` (i.e. it is an
  * exporter of that kind), else NULL. For kind-specific getters. */

@@ -45,16 +45,26 @@ static void on_prepare(void)
     /* One budget for all objects: a fork must not take N times as long. */
     run_pass(0, ctel__deadline_ns(CTEL__FORK_PARK_MS));
     run_pass(1, 0);
+    /* Global locks last: application threads may still take them briefly.
+     * The log lock first: a user's log handler (run under it) may end spans,
+     * which takes a pool lock; the pool never logs under its locks. */
+    ctel__log_fork_lock();
+    ctel__span_pool_fork_lock();
 }
 
 static void on_parent(void)
 {
+    ctel__span_pool_fork_unlock();
+    ctel__log_fork_unlock();
     run_pass(2, 0);
     pthread_mutex_unlock(&g_lock);
 }
 
 static void on_child(void)
 {
+    /* first: the child hooks release records into the pool and log */
+    ctel__log_fork_child();
+    ctel__span_pool_fork_child();
     run_pass(3, 0);
     ctel__fork_reinit_mutex(&g_lock);
 }

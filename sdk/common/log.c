@@ -62,6 +62,23 @@ bool ctel__log_enabled(ctel_log_level level)
     return level != CTEL_LOG_NONE && (int)level >= atomic_load_explicit(&g_level, memory_order_relaxed);
 }
 
+/* fork(): held across it so the child never inherits it locked (by a thread
+ * in a log handler that the child does not have). */
+void ctel__log_fork_lock(void)
+{
+    pthread_mutex_lock(&g_handler_lock);
+}
+
+void ctel__log_fork_unlock(void)
+{
+    pthread_mutex_unlock(&g_handler_lock);
+}
+
+void ctel__log_fork_child(void)
+{
+    pthread_mutex_init(&g_handler_lock, NULL);
+}
+
 static void emit(ctel_log_level level, const char *msg)
 {
     pthread_mutex_lock(&g_handler_lock);

@@ -104,6 +104,28 @@ static void init_depots(void)
     (void)pthread_key_create(&g_exit_key, thread_exit);
 }
 
+/* fork(): the depots' locks are held across it (taken after ctel's threads
+ * are parked), so the child never inherits one locked by a thread it does
+ * not have; the child re-initialises them. */
+void ctel__span_pool_fork_lock(void)
+{
+    pthread_once(&g_depots_once, init_depots);
+    for (uint32_t h = 0; h < CTEL__POOL_HOMES; h++)
+        pthread_mutex_lock(&g_depots[h].lock);
+}
+
+void ctel__span_pool_fork_unlock(void)
+{
+    for (uint32_t h = CTEL__POOL_HOMES; h-- > 0;)
+        pthread_mutex_unlock(&g_depots[h].lock);
+}
+
+void ctel__span_pool_fork_child(void)
+{
+    for (uint32_t h = 0; h < CTEL__POOL_HOMES; h++)
+        pthread_mutex_init(&g_depots[h].lock, NULL);
+}
+
 static void register_thread(void)
 {
     pthread_once(&g_depots_once, init_depots);
