@@ -96,7 +96,9 @@ typedef struct ctel_otlp_options {
  * failed attempts, cool-down 5 s doubling to 5 min) stops attempts to a dead
  * endpoint. Requests it cannot deliver go to the spill directory when one is
  * set (replayed oldest first when the endpoint is back, also by the next
- * process) or are dropped and counted. force_flush waits for the queue;
+ * process) or are dropped and counted. force_flush waits for what was
+ * exported before it, but does not sit out a backoff or Retry-After (it
+ * returns CTEL_ERR_UNAVAILABLE at once then; the retry stays on schedule);
  * shutdown delivers what it can by its deadline, then interrupts the attempt
  * in progress and spills or drops the rest. The stats below say where every
  * span went.

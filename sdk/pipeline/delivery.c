@@ -48,6 +48,7 @@ struct ctel__delivery {
     uint64_t in_flight_items; /* fresh request being sent */
     bool busy;                /* the sender holds a request */
     uint64_t next_seq;        /* of the next submitted request */
+    bool in_backoff;          /* the sender waits out a backoff / Retry-After */
     uint64_t in_flight_seq;   /* fresh request being delivered; 0: none */
     uint64_t replay_failing;  /* token of a replayed record that keeps failing */
     uint32_t replay_failures;
@@ -296,7 +297,10 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
             }
             if (now >= wake_at)
                 break;
+            d->in_backoff = true;
+            pthread_cond_broadcast(&d->idle); /* a flush must not sit it out */
             wait_until(&d->wake, &d->lock, wake_at);
+            d->in_backoff = false;
         }
         unlock_and_log(d);
     }
@@ -579,6 +583,12 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
         if (!d->spill && !d->in_flight_seq &&
             ctel__breaker_next_attempt_ns(&d->breaker, ctel__mono_ns()))
             break;
+        /* the request in progress waits out a backoff (or the receiver's
+         * Retry-After): a flush does not sit it out, nor hurry it */
+        if (d->in_backoff) {
+            pthread_mutex_unlock(&d->lock);
+            return CTEL_ERR_UNAVAILABLE;
+        }
         if (ctel__mono_ns() >= deadline) {
             unlock_and_log(d);
             return CTEL_ERR_TIMEOUT;

@@ -112,8 +112,10 @@ void ctel__delivery_reuse_buffer(ctel__delivery *d, ctel__buf *b);
 
 /* Waits until everything submitted before the call is delivered, rejected,
  * dropped or spilled (later submissions are not waited for). CTEL_OK;
- * CTEL_ERR_TIMEOUT; CTEL_ERR_UNAVAILABLE when the breaker is open and, with
- * no spill, requests wait in memory for it (returns at once then). */
+ * CTEL_ERR_TIMEOUT; CTEL_ERR_UNAVAILABLE at once when the request in progress
+ * waits out a backoff or Retry-After (a flush does not sit it out; the retry
+ * happens on schedule), or when the breaker is open and, with no spill,
+ * requests wait in memory for it. */
 ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms);
 
 /* Delivers what it can within timeout_ms, then interrupts the transport;

@@ -299,6 +299,46 @@ static void test_retry_after_honoured(void **state)
     ctel_sink_stop(sink);
 }
 
+/* force_flush does not sit out a backoff: it returns at once, and the retry
+ * still happens when the receiver said. */
+static void test_flush_does_not_sit_out_backoff(void **state)
+{
+    (void)state;
+    ctel_sink *sink = start_sink(0);
+    ctel_otlp_options o = CTEL_OTLP_OPTIONS_INIT;
+    o.spill_dir = "";
+    rig r;
+    rig_start(&r, sink, &o, 10000);
+    ctel_sink_faults f = CTEL_SINK_FAULTS_NONE;
+    f.fail_count = 1;
+    f.fail_status = 503;
+    snprintf(f.retry_after, sizeof f.retry_after, "2");
+    ctel_sink_set_faults(sink, &f);
+    ts_log_capture_start();
+    make_spans(&r, 10);
+    /* wait until the first attempt failed and the backoff began */
+    for (int i = 0; i < 200 && sink_stats(sink).failed == 0; i++)
+        sleep_ms(10);
+    sleep_ms(50);
+    uint64_t t0 = now_ms();
+    ctel_status rc = ctel_sdk_force_flush(r.sdk, 10000);
+    uint64_t took = now_ms() - t0;
+    assert_int_not_equal(rc, CTEL_OK);
+    assert_true(took < 500);
+    /* the retry comes after Retry-After, not before */
+    assert_int_equal(sink_stats(sink).spans, 0);
+    assert_true(wait_for_spans(sink, 10, 5000));
+    ts_log_capture_stop();
+    assert_true(now_ms() - t0 >= 1500);
+    ctel_sdk_force_flush(r.sdk, 5000);
+    ctel_otlp_exporter_stats st = stats(&r);
+    assert_int_equal(st.delivered, 10);
+    assert_int_equal(st.retried, 10);
+    check_invariant(&st);
+    rig_stop(&r);
+    ctel_sink_stop(sink);
+}
+
 static void test_throttled_and_reset(void **state)
 {
     (void)state;
@@ -348,9 +388,13 @@ static void test_slow_receiver(void **state)
     ctel_sink_set_faults(sink, &f);
     ts_log_capture_start();
     make_spans(&r, 40);
-    assert_int_equal(ctel_sdk_force_flush(r.sdk, 10000), CTEL_OK);
-    ts_log_capture_stop();
+    /* (a flush returns while the sender waits out a backoff: poll instead) */
     ctel_otlp_exporter_stats st = stats(&r);
+    for (int i = 0; i < 100 && st.dropped_retries_exhausted < 40; i++) {
+        sleep_ms(50);
+        st = stats(&r);
+    }
+    ts_log_capture_stop();
     assert_int_equal(st.dropped_retries_exhausted, 40);
     assert_int_equal(st.delivered, 0);
     assert_true(st.requests >= 2 && st.requests <= 5); /* retried, within 1.5 s */
@@ -686,6 +730,7 @@ int main(void)
     setenv("CTEL_EXPORTER_BREAKER_MIN_COOLDOWN", "300", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_after_honoured),
+        cmocka_unit_test(test_flush_does_not_sit_out_backoff),
         cmocka_unit_test(test_throttled_and_reset),
         cmocka_unit_test(test_slow_receiver),
         cmocka_unit_test(test_partial_success_and_garbage),
