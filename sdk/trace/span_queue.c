@@ -23,6 +23,22 @@ static uint64_t pow2_at_least(uint64_t v)
     return p;
 }
 
+/* Zeroed memory whose cache lines are all its own: `size` bytes at a
+ * CTEL_CACHELINE boundary, with no other allocation's bytes on the first or
+ * last line. The heap only aligns to 16 bytes, and a shard's tail (written by
+ * producers on every push) sharing a line with a neighbouring allocation's
+ * hot data costs a cache-line transfer per span (seen as a two-thread
+ * slowdown that came and went with unrelated struct size changes). */
+static void *line_calloc(size_t size, void **mem)
+{
+    char *raw = ctel__calloc(1, size + 2 * CTEL_CACHELINE);
+    *mem = raw;
+    if (!raw)
+        return NULL;
+    uintptr_t p = ((uintptr_t)raw + CTEL_CACHELINE) & ~(uintptr_t)(CTEL_CACHELINE - 1);
+    return (void *)p;
+}
+
 ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity)
 {
     memset(q, 0, sizeof *q);
@@ -34,7 +50,7 @@ ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity)
         n = 16;
     while (n > 1 && n > capacity)
         n >>= 1;
-    q->shards = ctel__calloc(n, sizeof *q->shards);
+    q->shards = line_calloc(n * sizeof *q->shards, &q->shards_mem);
     if (!q->shards)
         return CTEL_ERR_NO_MEMORY;
     q->nshards = n;
@@ -43,7 +59,7 @@ ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity)
         ctel__queue_shard *s = &q->shards[i];
         uint64_t share = capacity / n + (i < capacity % n ? 1 : 0);
         uint64_t ring = pow2_at_least(share);
-        s->slots = ctel__calloc(ring, sizeof *s->slots);
+        s->slots = line_calloc(ring * sizeof *s->slots, &s->slots_mem);
         if (!s->slots) {
             ctel__span_queue_destroy(q);
             return CTEL_ERR_NO_MEMORY;
@@ -63,9 +79,10 @@ void ctel__span_queue_destroy(ctel__span_queue *q)
     if (!q->shards)
         return;
     for (uint32_t i = 0; i < q->nshards; i++)
-        ctel__free(q->shards[i].slots);
-    ctel__free(q->shards);
+        ctel__free(q->shards[i].slots_mem);
+    ctel__free(q->shards_mem);
     q->shards = NULL;
+    q->shards_mem = NULL;
 }
 
 static bool shard_push(ctel__queue_shard *s, void *item, uint64_t *depth)

@@ -23,10 +23,12 @@ typedef struct ctel__queue_shard {
     _Alignas(CTEL_CACHELINE) ctel__queue_slot *slots;
     uint64_t mask;  /* ring size - 1 (ring size is a power of two) */
     uint64_t limit; /* this shard's share of the capacity (<= ring size) */
+    void *slots_mem; /* the allocation `slots` is aligned within */
 } ctel__queue_shard;
 
 typedef struct ctel__span_queue {
-    ctel__queue_shard *shards;
+    ctel__queue_shard *shards; /* cache-line aligned, see span_queue.c */
+    void *shards_mem;
     uint32_t nshards;
     uint32_t next_consumer_shard;
     uint64_t capacity;
