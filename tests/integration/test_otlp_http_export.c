@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -459,6 +460,22 @@ static void test_status_classes(void **state)
         else
             assert_int_equal(st.last_retry_after_ms, -1);
     }
+    /* Retry-After as an HTTP-date (RFC 9110) is understood too */
+    ctel_sink_faults f = CTEL_SINK_FAULTS_NONE;
+    f.fail_count = 1;
+    f.fail_status = 429;
+    time_t when = time(NULL) + 5;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    strftime(f.retry_after, sizeof f.retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    ctel_sink_set_faults(sink, &f);
+    ts_log_capture_start();
+    assert_int_equal(ctel_span_exporter_export(exp, s.spans, s.n, 5000), CTEL_ERR_UNAVAILABLE);
+    ts_log_capture_stop();
+    failed++;
+    ctel_otlp_exporter_stats hd = stats_of(exp);
+    assert_true(hd.last_retry_after_ms >= 3000 && hd.last_retry_after_ms <= 6000);
+
     /* the fault is used up: the next export succeeds on the same connection */
     assert_int_equal(ctel_span_exporter_export(exp, s.spans, s.n, 5000), CTEL_OK);
     ctel_sink_stats ss;
