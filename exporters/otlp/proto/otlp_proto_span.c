@@ -11,29 +11,13 @@
  * status always present): the unit test decodes every batch with protobuf-c
  * and checks that re-packing it gives the same bytes. */
 #include "exporters/otlp/proto/otlp_proto_span.h"
+#include "exporters/otlp/proto/pb_wire.h"
 
-/* Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. */
-#define TAG(field, wt) ((uint8_t)(((field) << 3) | (wt)))
-
-static size_t vlen(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
+#define TAG CTEL__PB_TAG
+#define vlen ctel__pb_varint_len
+#define put_varint ctel__pb_put_varint
+#define ld ctel__pb_ld
+#define put_bytes ctel__pb_put_bytes
 
 static uint8_t *put_fixed64(uint8_t *p, uint64_t v)
 {
@@ -47,20 +31,6 @@ static uint8_t *put_fixed32(uint8_t *p, uint32_t v)
     for (int i = 0; i < 4; i++)
         *p++ = (uint8_t)(v >> (8 * i));
     return p;
-}
-
-/* A length-delimited field of `n` bytes: tag + length + body. */
-static size_t ld(size_t n)
-{
-    return 1 + vlen(n) + n;
-}
-
-static uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *data, size_t n)
-{
-    *p++ = tag;
-    p = put_varint(p, n);
-    memcpy(p, data, n);
-    return p + n;
 }
 
 /* ---- AnyValue / KeyValue ---------------------------------------------------- */
@@ -203,8 +173,8 @@ static size_t event_size(const ctel_span_event_data *e)
 static size_t link_size(const ctel_span_link_data *l)
 {
     return ld(16) + ld(8) + (l->trace_state_len ? ld(l->trace_state_len) : 0) +
-           attrs_size(l->attributes, l->attribute_count) +
-           u32_size(l->dropped_attributes_count) + 5;
+           attrs_size(l->attributes, l->attribute_count) + u32_size(l->dropped_attributes_count) +
+           5;
 }
 
 static size_t status_size(const ctel_span_data *s)

@@ -1,18 +1,17 @@
 /* exporters/otlp/proto/otlp_proto_trace.c — spans to a protobuf
  * ExportTraceServiceRequest, through the protobuf-c structs of proto/.
  *
- * This runs on the export worker for every batch, so it allocates twice per
- * call whatever the batch holds: one scratch block for the grouping, and one
- * block for every protobuf-c struct and pointer array of the batch, whose
- * exact size a sizing pass computes first; the build pass carves it up with
- * a bump pointer. Strings and ids are not
- * copied: the structs point into the span data, which outlives the call.
- * protobuf-c measures strings with strlen, which is why this relies on the
- * ctel_span_data guarantee that every string is NUL-terminated (a string
- * with an embedded NUL is cut there). */
+ * Spans are written by otlp_proto_span.c; only resources and scopes (once
+ * per group) go through protobuf-c structs. This runs on the export worker
+ * for every batch, so it allocates twice per call whatever the batch holds:
+ * one scratch block for the grouping, and one block for the resource and
+ * scope structs, carved up with a bump pointer. Strings are not copied: the
+ * structs point into the span data, which outlives the call (protobuf-c
+ * measures them with strlen: resource and scope strings are NUL-terminated). */
 #include "sdk/internal.h"
 #include "exporters/otlp/proto/otlp_proto.h"
 #include "exporters/otlp/proto/otlp_proto_span.h"
+#include "exporters/otlp/proto/pb_wire.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -82,7 +81,6 @@ static size_t attrs_size(const ctel_attribute *attrs, size_t n)
             sz += value_size(&attrs[i].value);
     return sz;
 }
-
 
 /* ---- build pass ---------------------------------------------------------- */
 
@@ -179,7 +177,6 @@ static int fill_attrs(arena *a, const ctel_attribute *attrs, size_t n, pb_kv ***
 /* Span/link flags: W3C flags in bits 0-7, 0x100 = "is-remote is known",
  * 0x200 = remote (trace.proto's SpanFlags), as in the JSON encoder. */
 
-
 /* ---- grouping ------------------------------------------------------------ */
 
 /* One ScopeSpans: spans sharing a (resource, scope) pair, chained through
@@ -193,7 +190,7 @@ typedef struct scope_group {
     uint32_t next; /* next scope group of the same resource */
     pb_scope *msg;
     size_t scope_len; /* packed InstrumentationScope */
-    size_t len;       /* bound of the ScopeSpans body */
+    size_t len;       /* size of the ScopeSpans body */
 } scope_group;
 
 typedef struct res_group {
@@ -202,7 +199,7 @@ typedef struct res_group {
     uint32_t last_sg;
     pb_resource *msg;
     size_t resource_len; /* packed Resource */
-    size_t len;          /* bound of the ResourceSpans body */
+    size_t len;          /* size of the ResourceSpans body */
 } res_group;
 
 #define NONE UINT32_MAX
@@ -212,7 +209,7 @@ typedef struct grouping {
     scope_group *sg;
     uint32_t *span_next;
     const ctel_span_data *const *data; /* the batch */
-    size_t *span_max; /* exact size of each Span body */
+    size_t *span_len;                  /* exact size of each Span body */
     uint32_t n_rg, n_sg;
 } grouping;
 
@@ -304,19 +301,11 @@ static int build_groups(arena *a, grouping *g)
 
 /* ---- framing ---------------------------------------------------------------
  * The three outer levels (request, ResourceSpans, ScopeSpans) are written
- * here; Resource, InstrumentationScope and each Span are packed by
- * protobuf_c_message_pack. Letting protobuf-c pack the whole request costs
- * twice: protobuf_c_message_get_packed_size walks every span first (40% of
- * the encode), and each nesting level moves everything below it once more
- * to fit its length prefix. Instead, each span's size is bounded from the
- * span data during the sizing pass (cheap: no descriptor walk), the output
- * reserves the bound, and each length-delimited field is written with room
- * for the bound's length prefix, shifted left in the rare case the actual
- * length needs fewer prefix bytes. The bound counts strings with strlen,
- * exactly as protobuf-c does, so it holds for any span data. */
+ * here around Resource and InstrumentationScope (packed by protobuf-c) and
+ * the spans (otlp_proto_span.c). Every size is exact, so each length prefix
+ * is written once, before its body: no level is moved to fit its prefix. */
 
-/* Field tags (field number << 3 | wire type 2) of trace_service.proto and
- * trace.proto. */
+/* Field tags of trace_service.proto and trace.proto (all length-delimited). */
 #define TAG_REQUEST_RESOURCE_SPANS 0x0a /* ExportTraceServiceRequest.resource_spans = 1 */
 #define TAG_RS_RESOURCE 0x0a            /* ResourceSpans.resource = 1 */
 #define TAG_RS_SCOPE_SPANS 0x12         /* ResourceSpans.scope_spans = 2 */
@@ -324,81 +313,6 @@ static int build_groups(arena *a, grouping *g)
 #define TAG_SS_SCOPE 0x0a               /* ScopeSpans.scope = 1 */
 #define TAG_SS_SPANS 0x12               /* ScopeSpans.spans = 2 */
 #define TAG_SS_SCHEMA_URL 0x1a          /* ScopeSpans.schema_url = 3 */
-
-/* Upper bounds of encoded fields: a tag takes at most 2 bytes here (field
- * numbers < 2048), a length prefix at most 5 (protobuf-c writes uint32
- * lengths), a varint at most 10. */
-#define B_LEN(body) (2 + 5 + (body))
-#define B_VARINT (2 + 10)
-#define B_FIXED64 (2 + 8)
-#define B_FIXED32 (2 + 4)
-
-/* Strings carry their length in the span data: no strlen here (protobuf-c
- * measures with strlen, which can only be shorter, so this stays a bound). */
-static size_t str_bound(size_t len)
-{
-    return B_LEN(len);
-}
-
-
-
-/* The repeated KeyValue field and its dropped count. */
-
-/* Bound of a packed Span (its body, without tag and length). */
-
-static size_t varint_len(size_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *put_varint(uint8_t *p, size_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* A length-delimited field being written: its tag is out, its body starts
- * after room for the length prefix of `bound`. */
-typedef struct open_field {
-    uint8_t *prefix;
-    uint8_t *body;
-} open_field;
-
-static open_field field_open(uint8_t *p, uint8_t tag, size_t bound)
-{
-    *p++ = tag;
-    return (open_field){p, p + varint_len(bound)};
-}
-
-/* Writes the prefix for the body [f.body, end) and returns the field's end. */
-static uint8_t *field_close(open_field f, uint8_t *end)
-{
-    size_t len = (size_t)(end - f.body);
-    size_t room = (size_t)(f.body - f.prefix);
-    if (varint_len(len) < room) {
-        memmove(f.prefix + varint_len(len), f.body, len);
-        end -= room - varint_len(len);
-    }
-    put_varint(f.prefix, len);
-    return end;
-}
-
-static uint8_t *put_string(uint8_t *p, uint8_t tag, const char *s, size_t n)
-{
-    *p++ = tag;
-    p = put_varint(p, n);
-    memcpy(p, s, n);
-    return p + n;
-}
 
 static const char *scope_schema(const scope_group *sg)
 {
@@ -411,61 +325,66 @@ static const char *res_schema(const res_group *rg)
     return url ? url : "";
 }
 
-/* Bounds of every level, bottom up (span bounds are in g->span_max);
- * returns the request's bound. */
+/* A schema_url field, absent when empty (proto3). */
+static size_t url_size(const char *url)
+{
+    size_t n = strlen(url);
+    return n ? ctel__pb_ld(n) : 0;
+}
+
+/* Exact sizes of every level, bottom up (span sizes are in g->span_len);
+ * returns the request's size. */
 static size_t measure(grouping *g)
 {
     size_t total = 0;
     for (uint32_t r = 0; r < g->n_rg; r++) {
         res_group *rg = &g->rg[r];
         rg->resource_len = protobuf_c_message_get_packed_size(&rg->msg->base);
-        size_t rlen = B_LEN(rg->resource_len) + str_bound(strlen(res_schema(rg)));
+        size_t rlen = ctel__pb_ld(rg->resource_len) + url_size(res_schema(rg));
         for (uint32_t k = rg->first_sg; k != NONE; k = g->sg[k].next) {
             scope_group *sg = &g->sg[k];
             sg->scope_len = protobuf_c_message_get_packed_size(&sg->msg->base);
-            size_t slen = B_LEN(sg->scope_len) + str_bound(strlen(scope_schema(sg)));
+            size_t slen = ctel__pb_ld(sg->scope_len) + url_size(scope_schema(sg));
             for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i])
-                slen += B_LEN(g->span_max[i]);
+                slen += ctel__pb_ld(g->span_len[i]);
             sg->len = slen;
-            rlen += B_LEN(slen);
+            rlen += ctel__pb_ld(slen);
         }
         rg->len = rlen;
-        total += B_LEN(rlen);
+        total += ctel__pb_ld(rlen);
     }
     return total;
 }
 
-/* Writes the request within the bounds measure() computed; returns its end. */
+/* Writes the request measure() sized; returns its end. */
 static uint8_t *write_request(const grouping *g, uint8_t *p)
 {
     for (uint32_t r = 0; r < g->n_rg; r++) {
         const res_group *rg = &g->rg[r];
-        open_field rs = field_open(p, TAG_REQUEST_RESOURCE_SPANS, rg->len);
-        p = rs.body;
+        *p++ = TAG_REQUEST_RESOURCE_SPANS;
+        p = ctel__pb_put_varint(p, rg->len);
         *p++ = TAG_RS_RESOURCE;
-        p = put_varint(p, rg->resource_len);
+        p = ctel__pb_put_varint(p, rg->resource_len);
         p += protobuf_c_message_pack(&rg->msg->base, p);
         for (uint32_t k = rg->first_sg; k != NONE; k = g->sg[k].next) {
             const scope_group *sg = &g->sg[k];
-            open_field ss = field_open(p, TAG_RS_SCOPE_SPANS, sg->len);
-            p = ss.body;
+            *p++ = TAG_RS_SCOPE_SPANS;
+            p = ctel__pb_put_varint(p, sg->len);
             *p++ = TAG_SS_SCOPE;
-            p = put_varint(p, sg->scope_len);
+            p = ctel__pb_put_varint(p, sg->scope_len);
             p += protobuf_c_message_pack(&sg->msg->base, p);
             for (uint32_t i = sg->first_span; i != NONE; i = g->span_next[i]) {
                 *p++ = TAG_SS_SPANS;
-                p = put_varint(p, g->span_max[i]);
+                p = ctel__pb_put_varint(p, g->span_len[i]);
                 p = ctel__otlp_proto_span_write(p, g->data[i]);
             }
             const char *url = scope_schema(sg);
             if (*url)
-                p = put_string(p, TAG_SS_SCHEMA_URL, url, strlen(url));
-            p = field_close(ss, p);
+                p = ctel__pb_put_bytes(p, TAG_SS_SCHEMA_URL, url, strlen(url));
         }
         const char *url = res_schema(rg);
         if (*url)
-            p = put_string(p, TAG_RS_SCHEMA_URL, url, strlen(url));
-        p = field_close(rs, p);
+            p = ctel__pb_put_bytes(p, TAG_RS_SCHEMA_URL, url, strlen(url));
     }
     return p;
 }
@@ -482,7 +401,7 @@ ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, s
     if (count >= NONE)
         return CTEL_ERR_INVALID_ARGUMENT;
 
-    /* Scratch for the grouping and bounds: at most `count` groups of each. */
+    /* Scratch for the grouping and sizes: at most `count` groups of each. */
     size_t scratch = ASZ(count * sizeof(res_group)) + ASZ(count * sizeof(scope_group)) +
                      ASZ(count * sizeof(uint32_t)) + ASZ(count * sizeof(size_t));
     char *gmem = ctel__malloc(scratch);
@@ -492,13 +411,13 @@ ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, s
     g.rg = (res_group *)gmem;
     g.sg = (scope_group *)(gmem + ASZ(count * sizeof(res_group)));
     g.span_next = (uint32_t *)((char *)g.sg + ASZ(count * sizeof(scope_group)));
-    g.span_max = (size_t *)((char *)g.span_next + ASZ(count * sizeof(uint32_t)));
+    g.span_len = (size_t *)((char *)g.span_next + ASZ(count * sizeof(uint32_t)));
     group_spans(&g, spans, count);
 
     g.data = spans;
     size_t total = groups_size(&g);
     for (size_t i = 0; i < count; i++)
-        g.span_max[i] = ctel__otlp_proto_span_size(spans[i]);
+        g.span_len[i] = ctel__otlp_proto_span_size(spans[i]);
     char *block = ctel__malloc(total);
     if (!block) {
         ctel__free(gmem);
@@ -512,12 +431,18 @@ ctel_status ctel__otlp_proto_encode_traces(const ctel_span_data *const *spans, s
         ctel__log(CTEL_LOG_ERROR, "otlp proto: encoder sizing mismatch (a ctel bug)");
 
     if (rc == CTEL_OK) {
-        size_t bound = measure(&g);
-        rc = ctel__buf_reserve(out, bound);
+        size_t size = measure(&g);
+        rc = ctel__buf_reserve(out, size);
         if (rc == CTEL_OK) {
             uint8_t *start = (uint8_t *)out->data + out->len;
-            out->len += (size_t)(write_request(&g, start) - start);
-            out->data[out->len] = '\0';
+            size_t written = (size_t)(write_request(&g, start) - start);
+            if (written != size) { /* the sizing and writing passes disagree */
+                ctel__log(CTEL_LOG_ERROR, "otlp proto: encoder size mismatch (a ctel bug)");
+                rc = CTEL_ERR_INTERNAL;
+            } else {
+                out->len += size;
+                out->data[out->len] = '\0';
+            }
         }
     }
     ctel__free(block);
