@@ -48,18 +48,9 @@ int main(int argc, char **argv)
     ctel_memory_exporter *mem = NULL;
     ctel_span_exporter *mexp = NULL;
     ctel_span_processor *proc = NULL;
-    ctel_sampler *sampler = NULL;
     ctel_memory_exporter_create(0, &mem, &mexp);
     ctel_simple_processor_create(mexp, &proc);
-    ctel_sampler_create(CTEL_SAMPLER_ALWAYS_ON, 1.0, &sampler);
-    ctel_sdk_options so = CTEL_SDK_OPTIONS_INIT;
-    so.sampler = sampler;
-    so.span_processors = &proc;
-    so.span_processor_count = 1;
-    so.service_name = "bench-encode";
-    ctel_sdk *sdk = NULL;
-    if (ctel_sdk_create(&so, &sdk) != CTEL_OK)
-        return 1;
+    ctel_sdk *sdk = bench_sdk(proc, "bench-encode");
     ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
     for (int i = 0; i < BATCH; i++)
         bench_one_span(t, 1);

@@ -87,16 +87,7 @@ int main(int argc, char **argv)
     ctel_span_processor *proc = NULL;
     if (ctel_batch_processor_create(exp, &bo, &proc) != CTEL_OK)
         return 1;
-    ctel_sampler *sampler = NULL;
-    ctel_sampler_create(CTEL_SAMPLER_ALWAYS_ON, 1.0, &sampler);
-    ctel_sdk_options so = CTEL_SDK_OPTIONS_INIT;
-    so.sampler = sampler;
-    so.span_processors = &proc;
-    so.span_processor_count = 1;
-    so.service_name = "bench-otlp-http";
-    ctel_sdk *sdk = NULL;
-    if (ctel_sdk_create(&so, &sdk) != CTEL_OK)
-        return 1;
+    ctel_sdk *sdk = bench_sdk(proc, "bench-otlp-http");
     ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
 
     double t0 = now_s();

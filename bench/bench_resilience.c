@@ -82,16 +82,7 @@ static double run_once(const char *url, const char *spill_dir, long spans)
     ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
     if (ctel_batch_processor_create(exp, &bo, &proc) != CTEL_OK)
         exit(1);
-    ctel_sampler *sampler = NULL;
-    ctel_sampler_create(CTEL_SAMPLER_ALWAYS_ON, 1.0, &sampler);
-    ctel_sdk_options so = CTEL_SDK_OPTIONS_INIT;
-    so.sampler = sampler;
-    so.span_processors = &proc;
-    so.span_processor_count = 1;
-    so.service_name = "bench-resilience";
-    ctel_sdk *sdk = NULL;
-    if (ctel_sdk_create(&so, &sdk) != CTEL_OK)
-        exit(1);
+    ctel_sdk *sdk = bench_sdk(proc, "bench-resilience");
     ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
     /* warm-up: pools filled, failures seen, breaker open where it will be */
     for (int i = 0; i < 2000; i++)
