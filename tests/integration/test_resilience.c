@@ -100,6 +100,18 @@ static ctel_sink_stats sink_stats(ctel_sink *s)
     return st;
 }
 
+/* Makes the sink answer the next `count` requests (-1: all) with `status`,
+ * and a Retry-After of `retry_after` when not NULL. */
+static void sink_fail(ctel_sink *sink, int count, int status, const char *retry_after)
+{
+    ctel_sink_faults f = CTEL_SINK_FAULTS_NONE;
+    f.fail_count = count;
+    f.fail_status = status;
+    if (retry_after)
+        snprintf(f.retry_after, sizeof f.retry_after, "%s", retry_after);
+    ctel_sink_set_faults(sink, &f);
+}
+
 /* The accounting identity of the pipeline, at a quiet moment. */
 static void check_invariant(const ctel_otlp_exporter_stats *st)
 {
@@ -274,11 +286,7 @@ static void test_retry_after_honoured(void **state)
     o.spill_dir = "";
     rig r;
     rig_start(&r, sink, &o, 10000);
-    ctel_sink_faults f = CTEL_SINK_FAULTS_NONE;
-    f.fail_count = 1;
-    f.fail_status = 503;
-    snprintf(f.retry_after, sizeof f.retry_after, "1");
-    ctel_sink_set_faults(sink, &f);
+    sink_fail(sink, 1, 503, "1");
     uint64_t t0 = now_ms();
     ts_log_capture_start();
     make_spans(&r, 10);
@@ -309,11 +317,7 @@ static void test_flush_does_not_sit_out_backoff(void **state)
     o.spill_dir = "";
     rig r;
     rig_start(&r, sink, &o, 10000);
-    ctel_sink_faults f = CTEL_SINK_FAULTS_NONE;
-    f.fail_count = 1;
-    f.fail_status = 503;
-    snprintf(f.retry_after, sizeof f.retry_after, "2");
-    ctel_sink_set_faults(sink, &f);
+    sink_fail(sink, 1, 503, "2");
     ts_log_capture_start();
     make_spans(&r, 10);
     /* wait until the first attempt failed and the backoff began */
