@@ -85,11 +85,6 @@ struct ctel__delivery {
     ctel__spill_options spill_opts;
 };
 
-static uint64_t unix_ns(void)
-{
-    return ctel_now_unix_nano();
-}
-
 static void free_request(request *r)
 {
     if (r) {
@@ -135,7 +130,7 @@ static void note_error(ctel__delivery *d, const ctel__send_result *res)
  * write lands in the page cache: no fsync per record). Takes `r`. */
 static void spill_locked(ctel__delivery *d, request *r)
 {
-    if (ctel__spill_write(d->spill, r->data, r->len, r->items, unix_ns()) == CTEL_OK)
+    if (ctel__spill_write(d->spill, r->data, r->len, r->items, ctel_now_unix_nano()) == CTEL_OK)
         d->st.spilled += r->items;
     /* a refused write is counted by the spill as dropped_full */
     release_request(d, r);
@@ -235,7 +230,7 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
             /* the receiver answered: it is up */
             ctel__breaker_success(&d->breaker, now);
             if (res.status == CTEL_OK) {
-                d->st.last_success_unix_ns = unix_ns();
+                d->st.last_success_unix_ns = ctel_now_unix_nano();
                 d->st.last_http_status = res.http_status;
             } else {
                 d->st.requests_failed++;
@@ -664,7 +659,7 @@ void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out)
     out->breaker_opens = d->breaker.opens;
     uint64_t now = ctel__mono_ns();
     uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
-    out->next_attempt_unix_ns = next ? unix_ns() + (next - now) : 0;
+    out->next_attempt_unix_ns = next ? ctel_now_unix_nano() + (next - now) : 0;
     if (d->spill) { /* lock order: delivery, then spill */
         ctel__spill_stats ss;
         ctel__spill_get_stats(d->spill, &ss);
@@ -684,7 +679,7 @@ ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *nex
     uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
     pthread_mutex_unlock(&d->lock);
     if (next_attempt_unix_ns)
-        *next_attempt_unix_ns = next ? unix_ns() + (next - now) : 0;
+        *next_attempt_unix_ns = next ? ctel_now_unix_nano() + (next - now) : 0;
     return s;
 }
 

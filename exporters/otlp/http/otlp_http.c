@@ -51,18 +51,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     return ctel__buf_append(&t->response, ptr, n) == CTEL_OK ? n : 0;
 }
 
-static char *dup_str(const char *s)
-{
-    return s ? ctel__strdup(s) : NULL;
-}
-
 static ctel_status copy_config(const ctel__otlp_config *src, ctel__otlp_config *dst)
 {
     *dst = *src;
-    dst->url = dup_str(src->url);
-    dst->certificate = dup_str(src->certificate);
-    dst->client_key = dup_str(src->client_key);
-    dst->client_certificate = dup_str(src->client_certificate);
+    dst->url = ctel__strdup(src->url);
+    dst->certificate = ctel__strdup(src->certificate);
+    dst->client_key = ctel__strdup(src->client_key);
+    dst->client_certificate = ctel__strdup(src->client_certificate);
     dst->spill_dir = NULL; /* the transport has no use for it */
     dst->headers = NULL;
     dst->header_count = 0;
@@ -243,13 +238,6 @@ static ctel_status gzip_body(ctel__otlp_http *t, const void *in, size_t len)
     return CTEL_OK;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Printable, single-line copy of untrusted text. */
 static void copy_text(char *dst, size_t cap, const char *src, size_t len)
 {
@@ -405,7 +393,7 @@ ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t le
         snprintf(res->message, sizeof res->message, "no libcurl handle (out of memory)");
         return res->status;
     }
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = ctel__mono_ns();
     const void *payload = body;
     size_t plen = len;
     if (t->cfg.gzip) {
@@ -453,7 +441,7 @@ ctel_status ctel__otlp_http_send(ctel__otlp_http *t, const void *body, size_t le
 
     res->body = t->response.data ? t->response.data : "";
     res->body_len = t->response.len;
-    res->latency_ms = (uint32_t)(mono_ms() - t0);
+    res->latency_ms = (uint32_t)((ctel__mono_ns() - t0) / 1000000u);
     if (cc != CURLE_OK) {
         classify_curl_error(t, cc, res);
         return res->status;
