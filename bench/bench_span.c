@@ -10,10 +10,13 @@
  * the four attribute calls (no-ops on a non-recording span) and bare
  * (start + end only).
  *
- *   bench_span [--spans N] [--runs R] [--queue Q] [--pin]
+ *   bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T]
  *
  * --pin puts application thread i on CPU i (the export worker is left to the
  * scheduler), which removes most run-to-run noise from thread placement.
+ * --profile T runs only the sampled T-thread configuration (for perf record).
+ * The CPU time of the producers and of everything else (the export worker)
+ * is reported per span: it is what the two-thread speed-up is made of.
  */
 #include <ctel/ctel.h>
 
@@ -56,11 +59,15 @@ static ctel_status discard_export(void *state, const ctel_span_data *const *span
     return CTEL_OK;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+static double now_s(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
 }
 
 typedef struct worker_arg {
@@ -68,6 +75,7 @@ typedef struct worker_arg {
     long spans;
     pthread_barrier_t *barrier;
     int cpu; /* -1: not pinned */
+    double cpu_s; /* this thread's CPU time in the measured round */
 } worker_arg;
 
 static int g_pin; /* --pin: application threads on CPUs 0..T-1 */
@@ -93,8 +101,10 @@ static void *worker(void *p)
         pin_to(a->cpu);
     for (int round = 0; round < ROUNDS; round++) {
         pthread_barrier_wait(a->barrier);
+        double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
         for (long i = 0; i < a->spans; i++)
             bench_one_span(a->tracer, !g_bare);
+        a->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
         pthread_barrier_wait(a->barrier);
     }
     return NULL;
@@ -103,6 +113,8 @@ static void *worker(void *p)
 typedef struct run_result {
     double ns_per_span;
     double allocs_per_span;
+    double worker_ns_per_span; /* CPU of every thread but the producers */
+    double producer_ns_per_span; /* the producers' CPU */
     unsigned long allocs;
     unsigned long dropped;
     unsigned long exported;
@@ -146,7 +158,7 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     pthread_t tid[64];
     worker_arg args[64];
     for (int i = 0; i < threads; i++) {
-        args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1};
+        args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1, 0};
         pthread_create(&tid[i], NULL, worker, &args[i]);
     }
     for (int round = 0; round < ROUNDS - 1; round++) {
@@ -159,9 +171,9 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     /* Measured round. */
     pthread_barrier_wait(&barrier);
     unsigned long a0 = atomic_load(&g_allocs);
-    double t0 = now_s();
+    double t0 = now_s(), p0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     pthread_barrier_wait(&barrier);
-    double t1 = now_s();
+    double t1 = now_s(), p1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     unsigned long a1 = atomic_load(&g_allocs);
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
@@ -176,6 +188,13 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     r.ns_per_span = (t1 - t0) * 1e9 / (double)done;
     r.allocs_per_span = (double)(a1 - a0) / (double)done;
     r.allocs = a1 - a0;
+    /* The process's CPU time in the round minus the producers': the export
+     * worker's share (the main thread waits in the barrier). */
+    double producers = 0;
+    for (int i = 0; i < threads; i++)
+        producers += args[i].cpu_s;
+    r.worker_ns_per_span = (p1 - p0 - producers) * 1e9 / (double)done;
+    r.producer_ns_per_span = producers * 1e9 / (double)done;
     r.dropped = (unsigned long)(after.spans_dropped_queue_full - before.spans_dropped_queue_full);
     r.exported = (unsigned long)(after.spans_exported - before.spans_exported);
     return r;
@@ -197,6 +216,7 @@ int main(int argc, char **argv)
 {
     long spans = 1000000, queue = 65536;
     int runs = 5;
+    int profile = 0; /* --profile T: only the sampled T-thread round, for perf */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--spans") && i + 1 < argc)
             spans = atol(argv[++i]);
@@ -206,8 +226,10 @@ int main(int argc, char **argv)
             queue = atol(argv[++i]);
         else if (!strcmp(argv[i], "--pin"))
             g_pin = 1;
+        else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
+            profile = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin]\n");
+            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T]\n");
             return 2;
         }
     }
@@ -219,8 +241,17 @@ int main(int argc, char **argv)
     ctel_set_allocator(&al);
 
     double one[101], two[101], ratio[101], unsampled[101], bare[101], allocs1[101],
-        allocs2[101];
+        allocs2[101], worker1[101], worker2[101], prod1[101], prod2[101];
     unsigned long dropped1 = 0, dropped2 = 0, lost = 0, total_allocs = 0;
+    if (profile > 0 && profile <= 64) {
+        for (int r = 0; r < runs; r++) {
+            run_result a = run(spans, profile, queue, CTEL_SAMPLER_ALWAYS_ON);
+            printf("BENCH span_4attrs_%dthreads_profile %.1f ns/span (producers %.1f, worker "
+                   "%.1f CPU ns/span)\n",
+                   profile, a.ns_per_span, a.producer_ns_per_span, a.worker_ns_per_span);
+        }
+        return 0;
+    }
     /* Interleave configurations so machine noise hits them alike. */
     for (int r = 0; r < runs; r++) {
         run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
@@ -236,6 +267,10 @@ int main(int argc, char **argv)
          * period on the shared machine affects both sides alike. */
         ratio[r] = a.ns_per_span / b.ns_per_span;
         unsampled[r] = c.ns_per_span;
+        worker1[r] = a.worker_ns_per_span;
+        worker2[r] = b.worker_ns_per_span;
+        prod1[r] = a.producer_ns_per_span;
+        prod2[r] = b.producer_ns_per_span;
         allocs1[r] = a.allocs_per_span;
         allocs2[r] = b.allocs_per_span;
         total_allocs += a.allocs + b.allocs + c.allocs;
@@ -253,6 +288,10 @@ int main(int argc, char **argv)
     printf("BENCH span_2threads_speedup %.2f x\n", median(ratio, runs));
     printf("BENCH span_unsampled %.1f ns/span\n", median(unsampled, runs));
     printf("BENCH span_unsampled_bare %.1f ns/span\n", median(bare, runs));
+    printf("BENCH span_producer_cpu_1thread %.1f ns/span\n", median(prod1, runs));
+    printf("BENCH span_producer_cpu_2threads %.1f ns/span\n", median(prod2, runs));
+    printf("BENCH span_worker_cpu_1thread %.1f ns/span\n", median(worker1, runs));
+    printf("BENCH span_worker_cpu_2threads %.1f ns/span\n", median(worker2, runs));
     printf("BENCH span_allocs_1thread %.4f allocs/span\n", median(allocs1, runs));
     printf("BENCH span_allocs_2threads %.4f allocs/span\n", median(allocs2, runs));
     printf("BENCH span_allocs_total %lu allocs\n", total_allocs);
