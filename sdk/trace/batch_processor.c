@@ -70,6 +70,23 @@ typedef struct batch_processor {
     bool fork_parked; /* prepare saw it park (or exit) in time */
 } batch_processor;
 
+/* Queued pointers: the record (pool records are CTEL__SPAN_ALIGN-aligned)
+ * with the home depot of the thread that ended it in bits 1-4; bit 0 is the
+ * queue's own. */
+_Static_assert(CTEL__SPAN_ALIGN >= 2 * CTEL__POOL_HOMES, "home tag needs free pointer bits");
+#define HOME_MASK ((uintptr_t)(CTEL__POOL_HOMES - 1) << 1)
+
+static inline void *tag(ctel_span *s, unsigned home)
+{
+    return (void *)((uintptr_t)s | ((uintptr_t)home << 1));
+}
+
+static inline ctel_span *untag(void *p, unsigned *home)
+{
+    *home = (unsigned)(((uintptr_t)p & HOME_MASK) >> 1);
+    return (ctel_span *)((uintptr_t)p & ~HOME_MASK);
+}
+
 static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
 {
     batch_processor *bp = (batch_processor *)p;
@@ -85,7 +102,7 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
     }
     uint64_t depth;
     /* The ending thread's home depot rides in the pointer's low bits. */
-    void *tagged = (void *)((uintptr_t)s | ctel__span_pool_home());
+    void *tagged = tag(s, ctel__span_pool_home());
     if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, tagged, &depth))) {
         uint64_t before = atomic_fetch_add_explicit(&bp->dropped_full, 1, memory_order_relaxed);
         /* Dropping must stay cheap (the exporter may be down for a long
@@ -108,13 +125,6 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
     }
 }
 
-_Static_assert(_Alignof(ctel_span) >= CTEL__POOL_HOMES, "home tag needs free pointer bits");
-
-static inline ctel_span *untag(void *p, unsigned *home)
-{
-    *home = (unsigned)((uintptr_t)p & (CTEL__POOL_HOMES - 1));
-    return (ctel_span *)((uintptr_t)p & ~(uintptr_t)(CTEL__POOL_HOMES - 1));
-}
 
 /* Exports `n` popped spans (tagged pointers, untagged in place) and releases
  * them. Worker thread only. */
@@ -362,30 +372,12 @@ static void fork_parent(void *obj)
     pthread_mutex_unlock(&bp->lock);
 }
 
-/* Empties the queue in a forked child: the spans are the parent's (it
- * exports them), so they are released without export and without being
- * counted. A producer that vanished with the fork may have reserved a slot
- * without publishing it, so every slot is looked at and the rings are reset
- * rather than popped. */
-static void queue_reset_after_fork(ctel__span_queue *q)
+/* Releases a span the forked child found queued: it is the parent's (the
+ * parent exports it), so it is neither exported nor counted here. */
+static void release_parents_span(void *item)
 {
-    for (uint32_t i = 0; i < q->nshards; i++) {
-        ctel__queue_shard *sh = &q->shards[i];
-        uint64_t head = atomic_load_explicit(&sh->head, memory_order_relaxed);
-        uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
-        for (uint64_t pos = head; pos != tail; pos++) {
-            ctel__queue_slot *slot = &sh->slots[pos & sh->mask];
-            if (atomic_load_explicit(&slot->seq, memory_order_relaxed) == pos + 1) {
-                unsigned h;
-                ctel__span_release(untag(slot->item, &h));
-            }
-        }
-        for (uint64_t j = 0; j <= sh->mask; j++)
-            atomic_store_explicit(&sh->slots[j].seq, j, memory_order_relaxed);
-        atomic_store_explicit(&sh->head, 0, memory_order_relaxed);
-        atomic_store_explicit(&sh->tail, 0, memory_order_relaxed);
-    }
-    q->next_consumer_shard = 0;
+    unsigned h;
+    ctel__span_release(untag(item, &h));
 }
 
 /* The child's processor: fresh locks, an empty queue, zero counters, its own
@@ -396,7 +388,7 @@ static void fork_child(void *obj)
     ctel__fork_reinit_mutex(&bp->lock);
     ctel__fork_reinit_cond(&bp->wake_cv, false);
     ctel__fork_reinit_cond(&bp->done_cv, false);
-    queue_reset_after_fork(&bp->queue);
+    ctel__span_queue_abandon(&bp->queue, release_parents_span);
     atomic_store(&bp->dropped_full, 0);
     atomic_store(&bp->dropped_after_shutdown, 0);
     atomic_store(&bp->exported, 0);

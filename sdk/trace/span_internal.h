@@ -24,12 +24,16 @@ typedef struct ctel__chunk {
     struct ctel__chunk *next;
 } ctel__chunk;
 
+/* Pool records start on a cache line: a span touches one line fewer, and
+ * the batch processor keeps tags in the low bits of queued pointers. */
+#define CTEL__SPAN_ALIGN 64
+
 /* One span. `data` is the exporters' read-only view and stays first so a
  * record pointer is also a view pointer. Records are recycled through the
  * pool (span_pool.c): only the fields span start sets are reinitialised. */
 struct ctel_span {
     ctel_span_data data;
-    struct ctel_span *next; /* pool link */
+    void *mem; /* the allocation the record is aligned within (pool records) */
     struct ctel_tracer *tracer;
     uint32_t flags;
     _Atomic uint32_t refs; /* processors still holding the ended span */
@@ -125,6 +129,7 @@ static inline ctel_span *ctel__span_pool_get(void)
 {
     ctel__magazine *m = ctel__t_cache.cur;
     ctel_span *s = CTEL_LIKELY(m && m->n) ? m->items[--m->n] : ctel__span_pool_get_slow();
+
     if (CTEL_UNLIKELY(s && s->chunks))
         ctel__span_free_chunks(s);
     return s;

@@ -54,7 +54,7 @@ static void free_records(magazine *m)
     for (uint32_t i = 0; i < m->n; i++) {
         ctel_span *s = m->items[i];
         ctel__span_free_chunks(s);
-        ctel__free(s);
+        ctel__free(s->mem);
     }
     m->n = 0;
 }
@@ -146,11 +146,17 @@ static magazine *new_magazine(void)
     return m;
 }
 
+/* A record on a cache line of its own (the allocator hook only promises
+ * malloc's alignment). */
 static ctel_span *new_record(void)
 {
-    ctel_span *s = ctel__malloc(sizeof *s);
-    if (s)
-        s->chunks = NULL;
+    char *mem = ctel__malloc(sizeof(ctel_span) + CTEL__SPAN_ALIGN - 1);
+    if (!mem)
+        return NULL;
+    uintptr_t p = ((uintptr_t)mem + CTEL__SPAN_ALIGN - 1) & ~(uintptr_t)(CTEL__SPAN_ALIGN - 1);
+    ctel_span *s = (ctel_span *)p;
+    s->mem = mem;
+    s->chunks = NULL;
     return s;
 }
 
@@ -215,7 +221,7 @@ static magazine *swap_full_for_empty(depot *d, magazine *full)
 static void drop_record(ctel_span *s)
 {
     ctel__span_free_chunks(s);
-    ctel__free(s);
+    ctel__free(s->mem);
 }
 
 void ctel__span_pool_put_slow(ctel_span *s)

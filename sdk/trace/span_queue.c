@@ -1,11 +1,14 @@
 /* sdk/trace/span_queue.c — sharded bounded MPSC rings (see span_queue.h).
  *
- * Each ring follows the sequence-number design: slot i starts with seq = i;
- * a producer owns position p when slot[p & mask].seq == p and it wins the
- * CAS on tail; it publishes by storing seq = p + 1. The consumer takes
- * position h when seq == h + 1 and frees the slot for the next lap with
- * seq = h + ring size. Producers additionally refuse to go more than `limit`
- * ahead of the consumer so shards can have exact, non-power-of-two shares.
+ * A producer reserves position p by advancing the shard's tail with a CAS,
+ * but only while p is less than `limit` ahead of the consumer's head: the
+ * slot's previous occupant (position p - ring size) has then been taken. It
+ * publishes by storing item | lap bit, where the lap bit is bit log2(ring
+ * size) of p. The consumer takes position h when the slot holds h's lap
+ * bit; a slot still holding the previous lap's bit is empty or reserved but
+ * not yet filled. The consumer never writes slots, so a slot's cache line
+ * only travels from producer to consumer, and a slot is one word (eight
+ * slots per line). `limit` lets shards have exact, non-power-of-two shares.
  */
 #include "sdk/internal.h"
 #include "sdk/trace/span_queue.h"
@@ -39,6 +42,18 @@ static void *line_calloc(size_t size, void **mem)
     return (void *)p;
 }
 
+static inline uintptr_t lap_bit(const ctel__queue_shard *s, uint64_t pos)
+{
+    return (pos & (s->mask + 1)) ? 1u : 0u;
+}
+
+/* Every slot as if left over from the lap before position 0's. */
+static void empty_slots(ctel__queue_shard *s)
+{
+    for (uint64_t j = 0; j <= s->mask; j++)
+        atomic_store_explicit(&s->slots[j], lap_bit(s, j) ^ 1u, memory_order_relaxed);
+}
+
 ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity)
 {
     memset(q, 0, sizeof *q);
@@ -64,9 +79,8 @@ ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity)
             ctel__span_queue_destroy(q);
             return CTEL_ERR_NO_MEMORY;
         }
-        for (uint64_t j = 0; j < ring; j++)
-            atomic_init(&s->slots[j].seq, j);
         s->mask = ring - 1;
+        empty_slots(s);
         s->limit = share;
         atomic_init(&s->tail, 0);
         atomic_init(&s->head, 0);
@@ -88,28 +102,18 @@ void ctel__span_queue_destroy(ctel__span_queue *q)
 static bool shard_push(ctel__queue_shard *s, void *item, uint64_t *depth)
 {
     uint64_t pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
-    for (;;) {
-        uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+    uint64_t head;
+    do {
+        head = atomic_load_explicit(&s->head, memory_order_acquire);
         if (pos - head >= s->limit)
             return false;
-        ctel__queue_slot *slot = &s->slots[pos & s->mask];
-        uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
-        int64_t diff = (int64_t)(seq - pos);
-        if (diff == 0) {
-            if (atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
-                slot->item = item;
-                atomic_store_explicit(&slot->seq, pos + 1, memory_order_release);
-                *depth = pos + 1 - head;
-                return true;
-            }
-            /* CAS failure reloaded pos. */
-        } else if (diff < 0) {
-            return false; /* the consumer has not freed this slot yet */
-        } else {
-            pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
-        }
-    }
+        /* A failed CAS reloads pos. */
+    } while (!atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    atomic_store_explicit(&s->slots[pos & s->mask], (uintptr_t)item | lap_bit(s, pos),
+                          memory_order_release);
+    *depth = pos + 1 - head;
+    return true;
 }
 
 bool ctel__span_queue_push(ctel__span_queue *q, void *item, uint64_t *depth)
@@ -135,14 +139,14 @@ static size_t shard_pop(ctel__queue_shard *s, void **out, size_t max)
     uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
     size_t n = 0;
     while (n < max) {
-        ctel__queue_slot *slot = &s->slots[head & s->mask];
-        uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
-        if (seq != head + 1)
+        uintptr_t v = atomic_load_explicit(&s->slots[head & s->mask], memory_order_acquire);
+        if ((v & 1u) != lap_bit(s, head))
             break; /* empty, or a producer has reserved but not published */
-        out[n++] = slot->item;
-        atomic_store_explicit(&slot->seq, head + s->mask + 1, memory_order_release);
+        out[n++] = (void *)(v & ~(uintptr_t)1);
         head++;
     }
+    /* Publishing the new head frees the slots: release orders it after the
+     * reads above. */
     if (n)
         atomic_store_explicit(&s->head, head, memory_order_release);
     return n;
@@ -158,6 +162,24 @@ size_t ctel__span_queue_pop(ctel__span_queue *q, void **out, size_t max)
     }
     q->next_consumer_shard = (q->next_consumer_shard + 1) & (q->nshards - 1);
     return n;
+}
+
+void ctel__span_queue_abandon(ctel__span_queue *q, void (*release)(void *item))
+{
+    for (uint32_t i = 0; i < q->nshards; i++) {
+        ctel__queue_shard *sh = &q->shards[i];
+        uint64_t head = atomic_load_explicit(&sh->head, memory_order_relaxed);
+        uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
+        for (uint64_t pos = head; pos != tail; pos++) {
+            uintptr_t v = atomic_load_explicit(&sh->slots[pos & sh->mask], memory_order_relaxed);
+            if ((v & 1u) == lap_bit(sh, pos))
+                release((void *)(v & ~(uintptr_t)1));
+        }
+        empty_slots(sh);
+        atomic_store_explicit(&sh->head, 0, memory_order_relaxed);
+        atomic_store_explicit(&sh->tail, 0, memory_order_relaxed);
+    }
+    q->next_consumer_shard = 0;
 }
 
 uint64_t ctel__span_queue_size(const ctel__span_queue *q)

@@ -6,21 +6,19 @@
  * use), so threads on different cores do not contend. A push that finds its
  * shard full tries the others before reporting full, so the total capacity
  * is exactly the configured size. Push never blocks and never allocates.
+ *
+ * Items are pointers with bit 0 clear: the queue keeps a lap bit there, so a
+ * slot is one word and only producers ever write it.
  */
 #ifndef CTEL_TRACE_SPAN_QUEUE_H
 #define CTEL_TRACE_SPAN_QUEUE_H
 
 #include "sdk/internal.h"
 
-typedef struct ctel__queue_slot {
-    _Atomic uint64_t seq;
-    void *item;
-} ctel__queue_slot;
-
 typedef struct ctel__queue_shard {
     _Alignas(CTEL_CACHELINE) _Atomic uint64_t tail; /* producers reserve here */
     _Alignas(CTEL_CACHELINE) _Atomic uint64_t head; /* consumer position */
-    _Alignas(CTEL_CACHELINE) ctel__queue_slot *slots;
+    _Alignas(CTEL_CACHELINE) _Atomic uintptr_t *slots; /* item | lap bit */
     uint64_t mask;  /* ring size - 1 (ring size is a power of two) */
     uint64_t limit; /* this shard's share of the capacity (<= ring size) */
     void *slots_mem; /* the allocation `slots` is aligned within */
@@ -39,12 +37,18 @@ typedef struct ctel__span_queue {
 ctel_status ctel__span_queue_init(ctel__span_queue *q, uint64_t capacity);
 void ctel__span_queue_destroy(ctel__span_queue *q);
 
-/* Producer side. Returns false when every shard is full. *depth receives the
- * depth of the shard pushed into (for the wake-up heuristic). */
+/* Producer side. `item` must have bit 0 clear. Returns false when every
+ * shard is full. *depth receives the depth of the shard pushed into (for the
+ * wake-up heuristic). */
 bool ctel__span_queue_push(ctel__span_queue *q, void *item, uint64_t *depth);
 
 /* Consumer side (one thread at a time): pops up to `max` items. */
 size_t ctel__span_queue_pop(ctel__span_queue *q, void **out, size_t max);
+
+/* Empties the queue without popping, for a forked child whose producers may
+ * have vanished between reserving a slot and filling it: `release` gets each
+ * item that was published; the queue restarts empty. */
+void ctel__span_queue_abandon(ctel__span_queue *q, void (*release)(void *item));
 
 /* Items pushed minus items popped (exact when producers are quiet). */
 uint64_t ctel__span_queue_size(const ctel__span_queue *q);
