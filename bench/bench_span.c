@@ -120,8 +120,30 @@ typedef struct run_result {
     unsigned long exported;
 } run_result;
 
+/* Control rounds: the same spans with no processor at all (the SDK built
+ * with OTEL_TRACES_EXPORTER=none), so each record is recycled on the spot by
+ * the thread that ended it. Their two-thread speed-up is what this machine
+ * gives the span work itself; the batch pipeline's is measured against it. */
+static int g_control;
+
 static ctel_sdk *make_sdk(long queue, ctel_sampler_kind kind, atomic_ulong *sink)
 {
+    if (g_control) {
+        ctel_sampler *sampler = NULL;
+        ctel_sdk_options o = CTEL_SDK_OPTIONS_INIT;
+        ctel_sdk *sdk = NULL;
+        setenv("OTEL_TRACES_EXPORTER", "none", 1);
+        if (ctel_sampler_create(kind, 1.0, &sampler) != CTEL_OK)
+            exit(1);
+        o.sampler = sampler;
+        o.service_name = "bench";
+        if (ctel_sdk_create(&o, &sdk) != CTEL_OK) {
+            fprintf(stderr, "bench_span: sdk_create failed\n");
+            exit(1);
+        }
+        unsetenv("OTEL_TRACES_EXPORTER");
+        return sdk;
+    }
     ctel_span_exporter_ops ops = {"discard", discard_export, NULL, NULL, NULL};
     ctel_span_exporter *exp = NULL;
     ctel_span_processor *proc = NULL;
@@ -241,7 +263,8 @@ int main(int argc, char **argv)
     ctel_set_allocator(&al);
 
     double one[101], two[101], ratio[101], unsampled[101], bare[101], allocs1[101],
-        allocs2[101], worker1[101], worker2[101], prod1[101], prod2[101];
+        allocs2[101], worker1[101], worker2[101], prod1[101], prod2[101], control1[101], control_ratio[101],
+        efficiency[101];
     unsigned long dropped1 = 0, dropped2 = 0, lost = 0, total_allocs = 0;
     if (profile > 0 && profile <= 64) {
         for (int r = 0; r < runs; r++) {
@@ -256,6 +279,13 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
         run_result b = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON);
+        g_control = 1;
+        run_result ca = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
+        run_result cb = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON);
+        g_control = 0;
+        control1[r] = ca.ns_per_span;
+        control_ratio[r] = ca.ns_per_span / cb.ns_per_span;
+        efficiency[r] = (a.ns_per_span / b.ns_per_span) / control_ratio[r];
         run_result c = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
         g_bare = 1;
         run_result e = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
@@ -279,13 +309,19 @@ int main(int argc, char **argv)
         long done2 = (spans / 2) * 2;
         lost += (unsigned long)labs(spans - (long)a.exported - (long)a.dropped) +
                 (unsigned long)labs(done2 - (long)b.exported - (long)b.dropped);
-        fprintf(stderr, "run %d: 1t %.1f ns, 2t %.1f ns, unsampled %.1f ns, dropped %lu/%lu\n",
-                r + 1, a.ns_per_span, b.ns_per_span, c.ns_per_span, a.dropped, b.dropped);
+        fprintf(stderr,
+                "run %d: 1t %.1f ns, 2t %.1f ns, control 1t %.1f 2t %.1f, unsampled %.1f ns, "
+                "dropped %lu/%lu\n",
+                r + 1, a.ns_per_span, b.ns_per_span, ca.ns_per_span, cb.ns_per_span,
+                c.ns_per_span, a.dropped, b.dropped);
     }
     double m1 = median(one, runs), m2 = median(two, runs);
     printf("BENCH span_4attrs_1thread %.1f ns/span\n", m1);
     printf("BENCH span_4attrs_2threads %.1f ns/span\n", m2);
     printf("BENCH span_2threads_speedup %.2f x\n", median(ratio, runs));
+    printf("BENCH span_control_1thread %.1f ns/span\n", median(control1, runs));
+    printf("BENCH span_control_2threads_speedup %.2f x\n", median(control_ratio, runs));
+    printf("BENCH span_2threads_speedup_vs_control %.2f\n", median(efficiency, runs));
     printf("BENCH span_unsampled %.1f ns/span\n", median(unsampled, runs));
     printf("BENCH span_unsampled_bare %.1f ns/span\n", median(bare, runs));
     printf("BENCH span_producer_cpu_1thread %.1f ns/span\n", median(prod1, runs));
