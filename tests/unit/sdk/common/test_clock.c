@@ -114,21 +114,33 @@ static void wait_calibrated(void)
     fail_msg("the TSC anchor was not calibrated within 2 s");
 }
 
+/* CTEL_CLOCK=tsc from a fresh start, with diagnostics captured, until the
+ * TSC is calibrated. */
+static void start_tsc(void)
+{
+    setenv("CTEL_CLOCK", "tsc", 1);
+    ctel__clock_reset();
+    ts_log_capture_start();
+    wait_calibrated();
+}
+
+static void back_to_default(void)
+{
+    ts_log_capture_stop();
+    unsetenv("CTEL_CLOCK");
+    ctel__clock_reset();
+}
+
 /* Over more than one re-anchor period the TSC clock stays within 2 ms of
  * CLOCK_REALTIME and keeps the TSC. */
 static void test_tsc_agrees(void **state)
 {
     (void)state;
-    setenv("CTEL_CLOCK", "tsc", 1);
-    ctel__clock_reset();
-    ts_log_capture_start();
-    wait_calibrated();
+    start_tsc();
     check_agrees(1300, 2000000);
-    ts_log_capture_stop();
     assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
     assert_int_equal(ts_log_warning_count(), 0);
-    unsetenv("CTEL_CLOCK");
-    ctel__clock_reset();
+    back_to_default();
 }
 
 /* Makes the current anchor predict twice the elapsed time and forces a
@@ -147,11 +159,7 @@ static void corrupt_rate(void)
 static void test_tsc_disagreeing_is_given_up(void **state)
 {
     (void)state;
-    setenv("CTEL_CLOCK", "tsc", 1);
-    ctel__clock_reset();
-    ts_log_capture_start();
-    wait_calibrated();
-
+    start_tsc();
     corrupt_rate();
     check_agrees(1, 2000000);
     assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
@@ -161,12 +169,10 @@ static void test_tsc_disagreeing_is_given_up(void **state)
     wait_calibrated();
     corrupt_rate();
     check_agrees(1, 2000000);
-    ts_log_capture_stop();
     assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_SYSTEM);
     assert_true(ts_log_contains("TSC disagrees"));
     check_agrees(5, 0);
-    unsetenv("CTEL_CLOCK");
-    ctel__clock_reset();
+    back_to_default();
 }
 
 /* A passed check after a failed one clears the count: isolated glitches
@@ -174,9 +180,7 @@ static void test_tsc_disagreeing_is_given_up(void **state)
 static void test_isolated_failures_do_not_add_up(void **state)
 {
     (void)state;
-    setenv("CTEL_CLOCK", "tsc", 1);
-    ctel__clock_reset();
-    wait_calibrated();
+    start_tsc();
     for (int round = 0; round < 3; round++) {
         corrupt_rate();
         (void)ctel__clock_ns();
@@ -190,8 +194,7 @@ static void test_isolated_failures_do_not_add_up(void **state)
         assert_int_equal(ctel__clock.bad_checks, 0);
         assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
     }
-    unsetenv("CTEL_CLOCK");
-    ctel__clock_reset();
+    back_to_default();
 }
 #endif
 
