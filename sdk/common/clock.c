@@ -3,6 +3,8 @@
 #include "sdk/internal.h"
 #include "sdk/common/clock.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,6 +20,8 @@ ctel__clock_state ctel__clock;
 #define CHECK_PPM 2000u
 #define CHECK_SLACK_NS 200000u
 #define CHECK_FAILURES_TO_GIVE_UP 2u
+/* 2^33 ticks: 1.1 s at 8 GHz, 4 s at 2 GHz. */
+#define MAX_ANCHOR_TICKS (1ull << 33)
 
 static bool has_word(const char *line, const char *word)
 {
@@ -92,10 +96,11 @@ static int pick_mode(void)
 }
 
 /* A TSC reading between two clock readings, retried when the thread was
- * held up in between (preemption would blur the anchor). */
-static uint64_t sample(uint64_t *realtime, uint64_t *mono)
+ * held up in between (preemption would blur the anchor). False when the TSC
+ * ran backwards every time. */
+static bool sample(uint64_t *tsc, uint64_t *realtime, uint64_t *mono)
 {
-    uint64_t best_span = UINT64_MAX, best_tsc = 0;
+    uint64_t best_span = UINT64_MAX;
     for (int i = 0; i < 3; i++) {
         uint64_t t0 = __rdtsc();
         uint64_t m = ctel__mono_ns();
@@ -103,47 +108,46 @@ static uint64_t sample(uint64_t *realtime, uint64_t *mono)
         uint64_t t1 = __rdtsc();
         if (t1 >= t0 && t1 - t0 < best_span) {
             best_span = t1 - t0;
-            best_tsc = t0 + (t1 - t0) / 2;
+            *tsc = t0 + (t1 - t0) / 2;
             *mono = m;
             *realtime = r;
         }
     }
-    if (best_span == UINT64_MAX) { /* the TSC ran backwards three times */
-        *mono = ctel__mono_ns();
-        *realtime = ctel__now_ns();
-        return 0;
-    }
-    return best_tsc;
+    return best_span != UINT64_MAX;
 }
 
-static void start_anchor(ctel__clock_anchor *a, uint64_t tsc, uint64_t ns, uint64_t mono)
+/* Makes a new anchor current (the one readers are not using). */
+static void publish(uint64_t tsc, uint64_t ns, uint64_t mono, uint64_t mult, uint64_t limit)
 {
-    atomic_store_explicit(&a->tsc, tsc, memory_order_relaxed);
-    atomic_store_explicit(&a->ns, ns, memory_order_relaxed);
-    atomic_store_explicit(&a->mono, mono, memory_order_relaxed);
-    atomic_store_explicit(&a->mult, 0, memory_order_relaxed);
-    atomic_store_explicit(&ctel__clock.refresh_ticks, CALIBRATION_TICKS, memory_order_relaxed);
+    uint64_t gen = atomic_load_explicit(&ctel__clock.gen, memory_order_relaxed);
+    ctel__clock_anchor *next = &ctel__clock.anchors[(gen + 1) & 1u];
+    atomic_store_explicit(&next->tsc, tsc, memory_order_relaxed);
+    atomic_store_explicit(&next->ns, ns, memory_order_relaxed);
+    atomic_store_explicit(&next->mono, mono, memory_order_relaxed);
+    atomic_store_explicit(&next->mult, mult, memory_order_relaxed);
+    atomic_store_explicit(&next->limit, limit, memory_order_relaxed);
+    atomic_store_explicit(&ctel__clock.gen, gen + 1, memory_order_release);
 }
 
 /* Starts over from an uncalibrated anchor: readers use the system clock
- * until the next re-anchor has calibrated it. */
-static void restart(uint32_t cur, uint64_t tsc, uint64_t now, uint64_t mnow)
+ * until calibrations from it agree. */
+static void restart(uint64_t tsc, uint64_t now, uint64_t mnow)
 {
-    start_anchor(&ctel__clock.anchors[cur ^ 1u], tsc, now, mnow);
-    atomic_store_explicit(&ctel__clock.current, cur ^ 1u, memory_order_release);
+    publish(tsc, now, mnow, 0, CALIBRATION_TICKS);
 }
 
-/* Re-anchors from `old`; called by one thread at a time (`refreshing`). */
-static void reanchor(uint32_t cur, uint64_t tsc, uint64_t now, uint64_t mnow)
+/* Re-anchors at (tsc, now, mnow); one thread at a time (`refreshing`). */
+static void reanchor(uint64_t tsc, uint64_t now, uint64_t mnow)
 {
-    ctel__clock_anchor *old = &ctel__clock.anchors[cur];
+    uint64_t gen = atomic_load_explicit(&ctel__clock.gen, memory_order_relaxed);
+    const ctel__clock_anchor *old = &ctel__clock.anchors[gen & 1u];
     uint64_t otsc = atomic_load(&old->tsc), omono = atomic_load(&old->mono);
     uint64_t omult = atomic_load(&old->mult);
     if (tsc <= otsc || mnow <= omono) {
-        /* Backwards: another CPU's TSC is behind this one's, or the sample
-         * failed. Start over; a second time in a row gives up on the TSC. */
-        if (++ctel__clock.bad_checks < CHECK_FAILURES_TO_GIVE_UP)
-            restart(cur, tsc, now, mnow);
+        /* Backwards: another CPU's TSC is behind the one that anchored. */
+        ctel__clock.bad_checks++;
+        ctel__clock.candidate_mult = 0;
+        restart(tsc, now, mnow);
         return;
     }
     uint64_t dt = tsc - otsc, dmono = mnow - omono;
@@ -156,24 +160,67 @@ static void reanchor(uint32_t cur, uint64_t tsc, uint64_t now, uint64_t mnow)
             ctel__clock.bad_checks++;
             ctel__log(CTEL_LOG_DEBUG, "clock: TSC prediction off by %llu us over %llu ms",
                       (unsigned long long)(err / 1000u), (unsigned long long)(dmono / 1000000u));
-            /* Recalibrate from here before trusting the TSC again. */
-            restart(cur, tsc, now, mnow);
+            restart(tsc, now, mnow);
             return;
         }
-    }
-    if (omult != 0)
         ctel__clock.bad_checks = 0; /* passed; a calibration alone proves nothing */
+    }
     uint64_t mult = (uint64_t)(((unsigned __int128)dmono << 32) / dt);
-    /* ~1 s of ticks between anchors from now on. */
+    if (omult == 0) {
+        /* Calibrating: trust a rate only when the next window agrees. */
+        uint64_t cand = ctel__clock.candidate_mult;
+        uint64_t diff = mult > cand ? mult - cand : cand - mult;
+        ctel__clock.candidate_mult = mult;
+        if (cand == 0 || diff > cand / 100) {
+            restart(tsc, now, mnow);
+            return;
+        }
+        ctel__clock.candidate_mult = 0;
+    }
+    /* ~1 s of ticks between anchors from now on, and never more than
+     * MAX_ANCHOR_TICKS whatever the rate says. */
     uint64_t per_second = (uint64_t)(((unsigned __int128)dt * 1000000000ull) / dmono);
-    ctel__clock_anchor *next = &ctel__clock.anchors[cur ^ 1u];
-    atomic_store_explicit(&next->tsc, tsc, memory_order_relaxed);
-    atomic_store_explicit(&next->ns, now, memory_order_relaxed);
-    atomic_store_explicit(&next->mono, mnow, memory_order_relaxed);
-    atomic_store_explicit(&next->mult, mult ? mult : 1, memory_order_relaxed);
-    atomic_store_explicit(&ctel__clock.refresh_ticks, per_second ? per_second : 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&ctel__clock.current, cur ^ 1u, memory_order_release);
+    uint64_t limit = per_second < MAX_ANCHOR_TICKS ? per_second : MAX_ANCHOR_TICKS;
+    publish(tsc, now, mnow, mult ? mult : 1, limit ? limit : 1);
+}
+
+static void clock_fork_child(void)
+{
+    /* A thread of the parent may have been re-anchoring: nobody is now. */
+    atomic_store(&ctel__clock.refreshing, false);
+}
+
+static void register_fork(void)
+{
+    (void)pthread_atfork(NULL, NULL, clock_fork_child);
+}
+
+/* Decides the mode once; the thread that holds `refreshing` sets the first
+ * anchor up. */
+static int decide(void)
+{
+    static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+    pthread_once(&fork_once, register_fork);
+    while (atomic_exchange_explicit(&ctel__clock.refreshing, true, memory_order_acquire))
+        sched_yield();
+    int mode = atomic_load(&ctel__clock.mode);
+    if (mode == CTEL__CLOCK_UNKNOWN) {
+        mode = pick_mode();
+        uint64_t tsc, ns, mono;
+        if (mode == CTEL__CLOCK_TSC && !sample(&tsc, &ns, &mono)) {
+            ctel__log(CTEL_LOG_WARN, "clock: the TSC runs backwards; span timestamps come from "
+                                     "clock_gettime");
+            mode = CTEL__CLOCK_SYSTEM;
+        }
+        if (mode == CTEL__CLOCK_TSC) {
+            ctel__clock.bad_checks = 0;
+            ctel__clock.candidate_mult = 0;
+            restart(tsc, ns, mono);
+        }
+        atomic_store(&ctel__clock.mode, mode);
+    }
+    atomic_store_explicit(&ctel__clock.refreshing, false, memory_order_release);
+    return mode;
 }
 
 #endif
@@ -182,31 +229,21 @@ uint64_t ctel__clock_slow(void)
 {
 #if CTEL__HAVE_TSC
     int mode = atomic_load_explicit(&ctel__clock.mode, memory_order_acquire);
-    if (mode == CTEL__CLOCK_UNKNOWN) {
-        mode = pick_mode();
-        int expected = CTEL__CLOCK_UNKNOWN;
-        if (mode == CTEL__CLOCK_TSC &&
-            !atomic_exchange_explicit(&ctel__clock.refreshing, true, memory_order_acquire)) {
-            /* First anchor; uncalibrated (system clock) until the next. */
-            uint64_t ns, mono, tsc = sample(&ns, &mono);
-            ctel__clock.bad_checks = 0;
-            start_anchor(&ctel__clock.anchors[0], tsc, ns, mono);
-            atomic_store(&ctel__clock.current, 0);
-            (void)atomic_compare_exchange_strong(&ctel__clock.mode, &expected, mode);
-            atomic_store_explicit(&ctel__clock.refreshing, false, memory_order_release);
-        } else if (mode != CTEL__CLOCK_TSC) {
-            (void)atomic_compare_exchange_strong(&ctel__clock.mode, &expected, mode);
-        }
-        mode = atomic_load(&ctel__clock.mode);
-    }
+    if (CTEL_UNLIKELY(mode == CTEL__CLOCK_UNKNOWN))
+        mode = decide();
     if (mode != CTEL__CLOCK_TSC)
         return ctel__now_ns();
     /* One thread re-anchors; the others use the system clock meanwhile. */
     if (atomic_exchange_explicit(&ctel__clock.refreshing, true, memory_order_acquire))
         return ctel__now_ns();
-    uint64_t now, mnow, tsc = sample(&now, &mnow);
-    reanchor(atomic_load(&ctel__clock.current), tsc, now, mnow);
-    if (ctel__clock.bad_checks >= CHECK_FAILURES_TO_GIVE_UP) {
+    uint64_t tsc, now, mnow;
+    if (!sample(&tsc, &now, &mnow)) {
+        ctel__clock.bad_checks++;
+        now = ctel__now_ns();
+    } else if (atomic_load(&ctel__clock.mode) == CTEL__CLOCK_TSC)
+        reanchor(tsc, now, mnow);
+    if (ctel__clock.bad_checks >= CHECK_FAILURES_TO_GIVE_UP &&
+        atomic_load(&ctel__clock.mode) == CTEL__CLOCK_TSC) {
         atomic_store(&ctel__clock.mode, CTEL__CLOCK_SYSTEM);
         ctel__log(CTEL_LOG_WARN, "clock: the TSC disagrees with CLOCK_MONOTONIC (it jumps, runs "
                                  "backwards or differs between CPUs); span timestamps now come "
@@ -225,5 +262,6 @@ void ctel__clock_reset(void)
         ;
     atomic_store(&ctel__clock.mode, CTEL__CLOCK_UNKNOWN);
     ctel__clock.bad_checks = 0;
+    ctel__clock.candidate_mult = 0;
     atomic_store(&ctel__clock.refreshing, false);
 }

@@ -98,6 +98,17 @@ static void test_system_mode(void **state)
 }
 
 #if CTEL__HAVE_TSC
+static ctel__clock_anchor *current_anchor(void)
+{
+    return &ctel__clock.anchors[atomic_load(&ctel__clock.gen) & 1u];
+}
+
+/* Makes the next reading re-anchor. */
+static void expire_anchor(void)
+{
+    atomic_store(&current_anchor()->limit, 1);
+}
+
 /* Reads until the TSC anchor is calibrated (a few ms of ticks). */
 static void wait_calibrated(void)
 {
@@ -105,8 +116,7 @@ static void wait_calibrated(void)
         (void)ctel__clock_ns();
         if (atomic_load(&ctel__clock.mode) != CTEL__CLOCK_TSC)
             fail_msg("the TSC was given up during calibration");
-        const ctel__clock_anchor *a = &ctel__clock.anchors[atomic_load(&ctel__clock.current)];
-        if (atomic_load(&a->mult) != 0)
+        if (atomic_load(&current_anchor()->mult) != 0)
             return;
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -147,11 +157,11 @@ static void test_tsc_agrees(void **state)
  * re-anchor on the next reading. */
 static void corrupt_rate(void)
 {
-    ctel__clock_anchor *a = &ctel__clock.anchors[atomic_load(&ctel__clock.current)];
+    ctel__clock_anchor *a = current_anchor();
     atomic_store(&a->mult, atomic_load(&a->mult) * 2);
     struct timespec ts = {0, 20000000};
     nanosleep(&ts, NULL);
-    atomic_store(&ctel__clock.refresh_ticks, 1);
+    expire_anchor();
 }
 
 /* One failed check recalibrates; two in a row give the TSC up, with a
@@ -189,11 +199,59 @@ static void test_isolated_failures_do_not_add_up(void **state)
         /* a clean re-anchor: the check passes */
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
-        atomic_store(&ctel__clock.refresh_ticks, 1);
+        expire_anchor();
         (void)ctel__clock_ns();
         assert_int_equal(ctel__clock.bad_checks, 0);
         assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
     }
+    back_to_default();
+}
+/* A rate is trusted only when two calibration windows agree: a window
+ * spoiled by a TSC jump (here: a forged first window three times too fast)
+ * leaves the clock uncalibrated (system clock) until two agree. */
+static void test_calibration_needs_two_agreeing_windows(void **state)
+{
+    (void)state;
+    start_tsc();
+    /* start over from an uncalibrated anchor with a spoiled candidate */
+    corrupt_rate();
+    (void)ctel__clock_ns();
+    assert_int_equal(atomic_load(&current_anchor()->mult), 0);
+    ctel__clock.candidate_mult = 1;
+    /* the next window disagrees with it: still uncalibrated */
+    struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+    check_agrees(1, 0);
+    assert_int_equal(atomic_load(&current_anchor()->mult), 0);
+    /* then two honest windows agree */
+    wait_calibrated();
+    check_agrees(50, 2000000);
+    assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
+    /* an anchor is never good for more than 2^33 ticks */
+    assert_true(atomic_load(&current_anchor()->limit) <= (1ull << 33));
+    back_to_default();
+}
+
+/* A reading on a CPU whose TSC is behind the anchor's (forged: the anchor's
+ * TSC moved 10 ms of ticks ahead) counts as a failed check, restarts the
+ * calibration and still returns the right time; a second one before any
+ * check passes gives the TSC up. */
+static void test_tsc_behind_the_anchor(void **state)
+{
+    (void)state;
+    start_tsc();
+    ctel__clock_anchor *a = current_anchor();
+    uint64_t ahead = (uint64_t)(((unsigned __int128)10000000u << 32) / atomic_load(&a->mult));
+    atomic_store(&a->tsc, __rdtsc() + ahead);
+    check_agrees(1, 2000000);
+    assert_int_equal(ctel__clock.bad_checks, 1);
+    assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
+    wait_calibrated();
+    a = current_anchor();
+    atomic_store(&a->tsc, __rdtsc() + ahead);
+    check_agrees(1, 2000000);
+    assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_SYSTEM);
+    assert_true(ts_log_contains("TSC disagrees"));
     back_to_default();
 }
 #endif
@@ -208,6 +266,8 @@ int main(void)
         cmocka_unit_test(test_tsc_agrees),
         cmocka_unit_test(test_tsc_disagreeing_is_given_up),
         cmocka_unit_test(test_isolated_failures_do_not_add_up),
+        cmocka_unit_test(test_calibration_needs_two_agreeing_windows),
+        cmocka_unit_test(test_tsc_behind_the_anchor),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
