@@ -102,18 +102,24 @@ void ctel__span_queue_destroy(ctel__span_queue *q)
 static bool shard_push(ctel__queue_shard *s, void *item, uint64_t *depth)
 {
     uint64_t pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
-    uint64_t head;
-    do {
-        head = atomic_load_explicit(&s->head, memory_order_acquire);
+    for (;;) {
+        uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+        if (CTEL_UNLIKELY((int64_t)(pos - head) < 0)) {
+            /* our tail is older than the consumer's head: look again */
+            pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
+            continue;
+        }
         if (pos - head >= s->limit)
             return false;
-        /* A failed CAS reloads pos. */
-    } while (!atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + 1, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    atomic_store_explicit(&s->slots[pos & s->mask], (uintptr_t)item | lap_bit(s, pos),
-                          memory_order_release);
-    *depth = pos + 1 - head;
-    return true;
+        if (atomic_compare_exchange_weak_explicit(&s->tail, &pos, pos + 1, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            atomic_store_explicit(&s->slots[pos & s->mask], (uintptr_t)item | lap_bit(s, pos),
+                                  memory_order_release);
+            *depth = pos + 1 - head;
+            return true;
+        }
+        /* A failed CAS reloaded pos. */
+    }
 }
 
 bool ctel__span_queue_push(ctel__span_queue *q, void *item, uint64_t *depth)
