@@ -20,8 +20,13 @@ ctel__clock_state ctel__clock;
 #define CHECK_PPM 2000u
 #define CHECK_SLACK_NS 200000u
 #define CHECK_FAILURES_TO_GIVE_UP 2u
-/* 2^33 ticks: 1.1 s at 8 GHz, 4 s at 2 GHz. */
-#define MAX_ANCHOR_TICKS (1ull << 33)
+/* Anchors are re-taken every 100 ms: a wall-clock step, or a TSC whose rate
+ * changed under a migrated virtual machine, is caught within that. A sample
+ * costs ~0.2 us, so this is ~2 us of one thread's time per second. */
+#define ANCHOR_NS 100000000ull
+/* Whatever a calibration says, an anchor is never used for more than 2^31
+ * ticks (0.27 s at 8 GHz, 1 s at 2 GHz). */
+#define MAX_ANCHOR_TICKS (1ull << 31)
 
 static bool has_word(const char *line, const char *word)
 {
@@ -177,10 +182,10 @@ static void reanchor(uint64_t tsc, uint64_t now, uint64_t mnow)
         }
         ctel__clock.candidate_mult = 0;
     }
-    /* ~1 s of ticks between anchors from now on, and never more than
+    /* ANCHOR_NS of ticks between anchors from now on, and never more than
      * MAX_ANCHOR_TICKS whatever the rate says. */
-    uint64_t per_second = (uint64_t)(((unsigned __int128)dt * 1000000000ull) / dmono);
-    uint64_t limit = per_second < MAX_ANCHOR_TICKS ? per_second : MAX_ANCHOR_TICKS;
+    uint64_t period = (uint64_t)(((unsigned __int128)dt * ANCHOR_NS) / dmono);
+    uint64_t limit = period < MAX_ANCHOR_TICKS ? period : MAX_ANCHOR_TICKS;
     publish(tsc, now, mnow, mult ? mult : 1, limit ? limit : 1);
 }
 

@@ -4,15 +4,15 @@
  * machines ctel targets, and on some of them (kvm-clock) it does not scale:
  * two threads reading it at once pay ~70 ns each. A span needs two readings.
  * ctel therefore reads the TSC (~12 ns) and converts with an anchor pair
- * (TSC, CLOCK_REALTIME) that is re-taken every second, so wall-clock steps
- * are followed within a second; the rate comes from CLOCK_MONOTONIC, which
+ * (TSC, CLOCK_REALTIME) that is re-taken every 100 ms, so wall-clock steps
+ * are followed within 100 ms; the rate comes from CLOCK_MONOTONIC, which
  * is never stepped.
  *
  * The TSC is used where the kernel's own clock is built on it: clocksource
  * "tsc", or "kvm-clock" / "hyperv_clocksource_tsc_page" on a CPU with an
  * invariant TSC (flags constant_tsc and nonstop_tsc). A rate is trusted only
  * when two consecutive calibrations (~8 ms each) agree within 1 %, and an
- * anchor is never used for more than 2^33 ticks. Each re-anchor checks the
+ * anchor is never used for more than 2^31 ticks. Each re-anchor checks the
  * TSC's prediction against CLOCK_MONOTONIC; two failed checks (a TSC that
  * jumps, runs backwards or differs between CPUs) with no passed one between
  * them switch the process to clock_gettime for good, with a warning.
@@ -52,7 +52,7 @@ typedef struct ctel__clock_state {
     _Atomic bool refreshing; /* one thread re-anchors at a time */
     /* under `refreshing`: */
     uint32_t bad_checks;     /* failed checks since the last passed one */
-    uint64_t candidate_mult; /* a calibration waiting for a second that agrees */
+    uint64_t candidate_mult; /* a calibration waiting for another that agrees */
 } ctel__clock_state;
 
 extern ctel__clock_state ctel__clock;

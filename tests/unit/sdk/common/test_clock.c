@@ -141,8 +141,8 @@ static void back_to_default(void)
     ctel__clock_reset();
 }
 
-/* Over more than one re-anchor period the TSC clock stays within 2 ms of
- * CLOCK_REALTIME and keeps the TSC. */
+/* Over many re-anchor periods (100 ms each) the TSC clock stays within 2 ms
+ * of CLOCK_REALTIME and keeps the TSC. */
 static void test_tsc_agrees(void **state)
 {
     (void)state;
@@ -227,8 +227,8 @@ static void test_calibration_needs_two_agreeing_windows(void **state)
     wait_calibrated();
     check_agrees(50, 2000000);
     assert_int_equal(atomic_load(&ctel__clock.mode), CTEL__CLOCK_TSC);
-    /* an anchor is never good for more than 2^33 ticks */
-    assert_true(atomic_load(&current_anchor()->limit) <= (1ull << 33));
+    /* an anchor is never good for more than 2^31 ticks */
+    assert_true(atomic_load(&current_anchor()->limit) <= (1ull << 31));
     back_to_default();
 }
 
