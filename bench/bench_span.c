@@ -76,6 +76,7 @@ typedef struct worker_arg {
     pthread_barrier_t *barrier;
     int cpu; /* -1: not pinned */
     double cpu_s; /* this thread's CPU time in the measured round */
+    _Atomic long *left; /* shared split: spans not yet taken (NULL: `spans` each) */
 } worker_arg;
 
 static int g_pin; /* --pin: application threads on CPUs 0..T-1 */
@@ -92,8 +93,17 @@ static int g_bare; /* unsampled round without attribute calls */
 
 /* Four rounds on the same threads: three warm-ups as large as the measured
  * round (the record pool grows to the most spans ever in flight), then the
- * measured round. The main thread flushes between rounds. */
+ * measured round. The main thread flushes between rounds.
+ *
+ * Threads split a round's spans either in equal fixed shares, or (shared
+ * split) by taking SPLIT_CHUNK spans at a time from a common count until
+ * none are left. With fixed shares the round ends when the slower thread
+ * ends: the export worker tends to run on one CPU, so one application
+ * thread loses its time and the other CPU idles through the tail. The
+ * shared split keeps both threads busy to the end (within one chunk, ~0.1
+ * ms), which is the steady-state throughput of two threads. */
 #define ROUNDS 4
+#define SPLIT_CHUNK 1000L
 static void *worker(void *p)
 {
     worker_arg *a = p;
@@ -102,8 +112,15 @@ static void *worker(void *p)
     for (int round = 0; round < ROUNDS; round++) {
         pthread_barrier_wait(a->barrier);
         double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-        for (long i = 0; i < a->spans; i++)
-            bench_one_span(a->tracer, !g_bare);
+        if (a->left) {
+            long got;
+            while ((got = atomic_fetch_sub(a->left, SPLIT_CHUNK)) > 0)
+                for (long i = 0; i < (got < SPLIT_CHUNK ? got : SPLIT_CHUNK); i++)
+                    bench_one_span(a->tracer, !g_bare);
+        } else {
+            for (long i = 0; i < a->spans; i++)
+                bench_one_span(a->tracer, !g_bare);
+        }
         a->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
         pthread_barrier_wait(a->barrier);
     }
@@ -169,8 +186,9 @@ static ctel_sdk *make_sdk(long queue, ctel_sampler_kind kind, atomic_ulong *sink
     return sdk;
 }
 
-static run_result run(long spans, int threads, long queue, ctel_sampler_kind kind)
+static run_result run(long spans, int threads, long queue, ctel_sampler_kind kind, bool shared)
 {
+    _Atomic long left = 0;
     atomic_ulong sink = 0;
     ctel_sdk *sdk = make_sdk(queue, kind, &sink);
     ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
@@ -180,14 +198,16 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     pthread_t tid[64];
     worker_arg args[64];
     for (int i = 0; i < threads; i++) {
-        args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1, 0};
+        args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1, 0, shared ? &left : NULL};
         pthread_create(&tid[i], NULL, worker, &args[i]);
     }
     for (int round = 0; round < ROUNDS - 1; round++) {
+        atomic_store(&left, spans);
         pthread_barrier_wait(&barrier);
         pthread_barrier_wait(&barrier);
         ctel_sdk_force_flush(sdk, 30000);
     }
+    atomic_store(&left, spans);
     ctel_sdk_stats before;
     ctel_sdk_stats_get(sdk, &before);
     /* Measured round. */
@@ -205,7 +225,7 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     pthread_barrier_destroy(&barrier);
     ctel_sdk_destroy(sdk);
 
-    long done = (spans / threads) * threads;
+    long done = shared ? spans : (spans / threads) * threads;
     run_result r;
     r.ns_per_span = (t1 - t0) * 1e9 / (double)done;
     r.allocs_per_span = (double)(a1 - a0) / (double)done;
@@ -264,11 +284,11 @@ int main(int argc, char **argv)
 
     double one[101], two[101], ratio[101], unsampled[101], bare[101], allocs1[101],
         allocs2[101], worker1[101], worker2[101], prod1[101], prod2[101], control1[101], control_ratio[101],
-        efficiency[101];
+        efficiency[101], two_fixed[101], ratio_fixed[101];
     unsigned long dropped1 = 0, dropped2 = 0, lost = 0, total_allocs = 0;
     if (profile > 0 && profile <= 64) {
         for (int r = 0; r < runs; r++) {
-            run_result a = run(spans, profile, queue, CTEL_SAMPLER_ALWAYS_ON);
+            run_result a = run(spans, profile, queue, CTEL_SAMPLER_ALWAYS_ON, true);
             printf("BENCH span_4attrs_%dthreads_profile %.1f ns/span (producers %.1f, worker "
                    "%.1f CPU ns/span)\n",
                    profile, a.ns_per_span, a.producer_ns_per_span, a.worker_ns_per_span);
@@ -277,18 +297,21 @@ int main(int argc, char **argv)
     }
     /* Interleave configurations so machine noise hits them alike. */
     for (int r = 0; r < runs; r++) {
-        run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
-        run_result b = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON);
+        run_result a = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON, false);
+        run_result b = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON, true);
+        run_result bf = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON, false);
         g_control = 1;
-        run_result ca = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON);
-        run_result cb = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON);
+        run_result ca = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_ON, false);
+        run_result cb = run(spans, 2, queue, CTEL_SAMPLER_ALWAYS_ON, true);
         g_control = 0;
+        two_fixed[r] = bf.ns_per_span;
+        ratio_fixed[r] = a.ns_per_span / bf.ns_per_span;
         control1[r] = ca.ns_per_span;
         control_ratio[r] = ca.ns_per_span / cb.ns_per_span;
         efficiency[r] = (a.ns_per_span / b.ns_per_span) / control_ratio[r];
-        run_result c = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
+        run_result c = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF, false);
         g_bare = 1;
-        run_result e = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF);
+        run_result e = run(spans, 1, queue, CTEL_SAMPLER_ALWAYS_OFF, false);
         g_bare = 0;
         bare[r] = e.ns_per_span;
         one[r] = a.ns_per_span;
@@ -303,22 +326,25 @@ int main(int argc, char **argv)
         prod2[r] = b.producer_ns_per_span;
         allocs1[r] = a.allocs_per_span;
         allocs2[r] = b.allocs_per_span;
-        total_allocs += a.allocs + b.allocs + c.allocs;
+        total_allocs += a.allocs + b.allocs + bf.allocs + c.allocs;
         dropped1 += a.dropped;
-        dropped2 += b.dropped;
+        dropped2 += b.dropped + bf.dropped;
         long done2 = (spans / 2) * 2;
         lost += (unsigned long)labs(spans - (long)a.exported - (long)a.dropped) +
-                (unsigned long)labs(done2 - (long)b.exported - (long)b.dropped);
+                (unsigned long)labs(spans - (long)b.exported - (long)b.dropped) +
+                (unsigned long)labs(done2 - (long)bf.exported - (long)bf.dropped);
         fprintf(stderr,
-                "run %d: 1t %.1f ns, 2t %.1f ns, control 1t %.1f 2t %.1f, unsampled %.1f ns, "
-                "dropped %lu/%lu\n",
-                r + 1, a.ns_per_span, b.ns_per_span, ca.ns_per_span, cb.ns_per_span,
-                c.ns_per_span, a.dropped, b.dropped);
+                "run %d: 1t %.1f ns, 2t %.1f ns (fixed split %.1f), control 1t %.1f 2t %.1f, "
+                "unsampled %.1f ns, dropped %lu/%lu\n",
+                r + 1, a.ns_per_span, b.ns_per_span, bf.ns_per_span, ca.ns_per_span,
+                cb.ns_per_span, c.ns_per_span, a.dropped, b.dropped + bf.dropped);
     }
     double m1 = median(one, runs), m2 = median(two, runs);
     printf("BENCH span_4attrs_1thread %.1f ns/span\n", m1);
     printf("BENCH span_4attrs_2threads %.1f ns/span\n", m2);
     printf("BENCH span_2threads_speedup %.2f x\n", median(ratio, runs));
+    printf("BENCH span_4attrs_2threads_fixed_split %.1f ns/span\n", median(two_fixed, runs));
+    printf("BENCH span_2threads_speedup_fixed_split %.2f x\n", median(ratio_fixed, runs));
     printf("BENCH span_control_1thread %.1f ns/span\n", median(control1, runs));
     printf("BENCH span_control_2threads_speedup %.2f x\n", median(control_ratio, runs));
     printf("BENCH span_2threads_speedup_vs_control %.2f\n", median(efficiency, runs));
