@@ -10,11 +10,12 @@
  * the four attribute calls (no-ops on a non-recording span) and bare
  * (start + end only).
  *
- *   bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T]
+ *   bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T] [--warmup N]
  *
  * --pin puts application thread i on CPU i (the export worker is left to the
  * scheduler), which removes most run-to-run noise from thread placement.
  * --profile T runs only the sampled T-thread configuration (for perf record).
+ * --warmup N sets the number of warm-up rounds before each measured one.
  * The CPU time of the producers and of everything else (the export worker)
  * is reported per span: it is what the two-thread speed-up is made of.
  */
@@ -91,9 +92,10 @@ static void pin_to(int cpu)
 
 static int g_bare; /* unsampled round without attribute calls */
 
-/* Four rounds on the same threads: three warm-ups as large as the measured
- * round (the record pool grows to the most spans ever in flight), then the
- * measured round. The main thread flushes between rounds.
+/* Rounds on the same threads: g_warmups warm-ups (3 unless --warmup N) as
+ * large as the measured round (the record pool grows to the most spans ever
+ * in flight), then the measured round. The main thread flushes between
+ * rounds.
  *
  * Threads split a round's spans either in equal fixed shares, or (shared
  * split) by taking SPLIT_CHUNK spans at a time from a common count until
@@ -102,14 +104,14 @@ static int g_bare; /* unsampled round without attribute calls */
  * thread loses its time and the other CPU idles through the tail. The
  * shared split keeps both threads busy to the end (within one chunk, ~0.1
  * ms), which is the steady-state throughput of two threads. */
-#define ROUNDS 4
+static int g_warmups = 3;
 #define SPLIT_CHUNK 1000L
 static void *worker(void *p)
 {
     worker_arg *a = p;
     if (a->cpu >= 0)
         pin_to(a->cpu);
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round <= g_warmups; round++) {
         pthread_barrier_wait(a->barrier);
         double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
         if (a->left) {
@@ -201,7 +203,7 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
         args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1, 0, shared ? &left : NULL};
         pthread_create(&tid[i], NULL, worker, &args[i]);
     }
-    for (int round = 0; round < ROUNDS - 1; round++) {
+    for (int round = 0; round < g_warmups; round++) {
         atomic_store(&left, spans);
         pthread_barrier_wait(&barrier);
         pthread_barrier_wait(&barrier);
@@ -270,13 +272,16 @@ int main(int argc, char **argv)
             g_pin = 1;
         else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
             profile = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
+            g_warmups = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T]\n");
+            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T] "
+                            "[--warmup N]\n");
             return 2;
         }
     }
-    if (runs < 1 || runs > 101 || spans < 1000) {
-        fprintf(stderr, "bench_span: need --runs 1..101 and --spans >= 1000\n");
+    if (runs < 1 || runs > 101 || spans < 1000 || g_warmups < 0 || g_warmups > 100) {
+        fprintf(stderr, "bench_span: need --runs 1..101, --spans >= 1000, --warmup 0..100\n");
         return 2;
     }
     ctel_allocator al = {count_malloc, count_realloc, count_free, NULL};

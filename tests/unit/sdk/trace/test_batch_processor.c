@@ -222,7 +222,7 @@ static void *named_producer(void *p)
 static void test_records_come_back_only_after_export(void **state)
 {
     (void)state;
-    enum { THREADS = 5, PER_THREAD = 20000, EARLY = 50 };
+    enum { THREADS = 5, PER_THREAD = 40000, EARLY = 50 };
     static checking_exporter c;
     memset(&c, 0, sizeof c);
     ctel_span_exporter_ops ops = {"checking", checking_export, NULL, NULL, NULL};
@@ -260,7 +260,10 @@ static void test_records_come_back_only_after_export(void **state)
      * dropped (and counted), thousands still get through */
     assert_true(st.spans_exported >= 1000);
     assert_int_equal(atomic_load(&c.bad), 0);
-    assert_true(c.distinct * 5 < st.spans_exported);
+    /* without recycling every exported span would have a record of its own;
+     * the records in flight are bounded by the queue, the batch and the
+     * threads' caches (a few thousand at most under load) */
+    assert_true(c.distinct * 2 < st.spans_exported);
     ctel_sdk_destroy(sdk);
 }
 
