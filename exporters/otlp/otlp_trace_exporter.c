@@ -26,6 +26,7 @@ typedef struct otlp_trace_exporter {
     pthread_mutex_t probe_lock; /* one probe at a time */
     ctel_probe_result ready;    /* the last probe */
     uint64_t ready_at_ns;       /* when it was taken (monotonic); 0: never */
+    uint64_t ready_ttl_ns;      /* how long it is reused (CTEL_READY_CACHE_MS) */
     ctel__fork_entry fork_entry;
     /* Set from fork's prepare until the fork is over, and counted: an
      * attempt that ends interrupted meanwhile (or after a fork began) was cut
@@ -181,8 +182,9 @@ static ctel_status send_spans(otlp_trace_exporter *x, const ctel_span_data *cons
     }
     if (x->delivery) {
         /* the pipeline takes the encoded request over */
-        /* Queued, or spilled; a full queue dropped older requests (counted
-         * by the pipeline), not these. */
+        /* Queued, or spilled; a full queue dropped older requests, and a
+         * request the pipeline had no memory for was dropped — both counted
+         * by the pipeline, so not reported again as a failed export. */
         uint32_t budget = 0;
         if (deadline_ns != UINT64_MAX) {
             uint64_t now = ctel__mono_ns();
@@ -190,7 +192,7 @@ static ctel_status send_spans(otlp_trace_exporter *x, const ctel_span_data *cons
             budget = budget ? budget : 1;
         }
         ctel_status qrc = ctel__delivery_submit(x->delivery, &x->body, (uint32_t)n, budget);
-        return qrc == CTEL_ERR_QUEUE_FULL ? CTEL_OK : qrc;
+        return qrc == CTEL_ERR_QUEUE_FULL || qrc == CTEL_ERR_NO_MEMORY ? CTEL_OK : qrc;
     }
     uint32_t left = 0;
     if (deadline_ns != UINT64_MAX) {
@@ -332,6 +334,9 @@ ctel_status ctel_otlp_http_exporter_create(const ctel_otlp_options *opts, ctel_s
     if (rc == CTEL_OK && !cfg.direct)
         rc = start_pipeline(x, &cfg);
     x->cfg = cfg; /* kept for readiness probes; freed with the exporter */
+    int64_t ttl_ms = 1000; /* kept when the variable is unset or invalid */
+    (void)ctel__env_int("CTEL_READY_CACHE_MS", 0, 3600000, &ttl_ms);
+    x->ready_ttl_ns = (uint64_t)ttl_ms * 1000000u;
     if (rc != CTEL_OK) {
         otlp_destroy(x);
         return rc;
@@ -409,14 +414,10 @@ ctel_status ctel__otlp_exporter_ready(const ctel_span_exporter *exp, uint32_t ti
         out->next_attempt_unix_ns = next;
         return CTEL_OK;
     }
-    int64_t ttl_ms = 1000;
-    int64_t v;
-    if (ctel__env_int("CTEL_READY_CACHE_MS", 0, 3600000, &v))
-        ttl_ms = v;
     pthread_mutex_lock(&x->probe_lock);
     uint64_t now = ctel__mono_ns();
     ctel_status rc = CTEL_OK;
-    if (!x->ready_at_ns || now - x->ready_at_ns >= (uint64_t)ttl_ms * 1000000u) {
+    if (!x->ready_at_ns || now - x->ready_at_ns >= x->ready_ttl_ns) {
         ctel_probe_result r;
         rc = ctel__otlp_probe_config(&x->cfg, timeout_ms, &r);
         if (rc == CTEL_OK) {

@@ -10,6 +10,7 @@
 #include "sdk/pipeline/breaker.h"
 #include "sdk/pipeline/spill.h"
 #include "sdk/pipeline/spill_internal.h" /* spill_forget_after_fork */
+#include "sdk/trace/config.h"           /* CTEL__DEFAULT_EXPORT_TIMEOUT_MS */
 
 typedef struct request {
     struct request *next;
@@ -183,18 +184,25 @@ static bool spill_has_records(ctel__delivery *d)
 
 /* ---- one request: attempts, retries, breaker -------------------------------- */
 
+/* A replayed request gets the default export timeout (its own is gone). */
+#define REPLAY_BUDGET_MS CTEL__DEFAULT_EXPORT_TIMEOUT_MS
+
+/* When a request's attempts must be over: its own deadline, brought forward
+ * by a shutdown in progress. Lock held. */
+static uint64_t request_deadline(const ctel__delivery *d, uint64_t own)
+{
+    return d->stopping && d->stop_deadline_ns < own ? d->stop_deadline_ns : own;
+}
+
 static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
 {
     uint64_t start = ctel__mono_ns();
-    /* a replayed request gets the default export timeout of the SDK */
-    uint32_t budget_ms = r->from_spill ? 30000u : r->budget_ms;
-    uint64_t budget = budget_ms ? (uint64_t)budget_ms * 1000000u : UINT64_MAX - start;
+    uint32_t budget_ms = r->from_spill ? REPLAY_BUDGET_MS : r->budget_ms;
+    uint64_t own_deadline = budget_ms ? start + (uint64_t)budget_ms * 1000000u : UINT64_MAX;
     for (uint32_t attempt = 1;; attempt++) {
         pthread_mutex_lock(&d->lock);
         uint64_t now = ctel__mono_ns();
-        uint64_t deadline = start + budget;
-        if (d->stopping && d->stop_deadline_ns < deadline)
-            deadline = d->stop_deadline_ns;
+        uint64_t deadline = request_deadline(d, own_deadline);
         if (d->abort) {
             unlock_and_log(d);
             return OUT_ABORTED;
@@ -273,9 +281,7 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
         uint64_t wake_at = now + wait_ns;
         for (;;) {
             now = ctel__mono_ns();
-            deadline = start + budget;
-            if (d->stopping && d->stop_deadline_ns < deadline)
-                deadline = d->stop_deadline_ns;
+            deadline = request_deadline(d, own_deadline);
             if (d->abort || (d->stopping && wake_at >= deadline)) {
                 unlock_and_log(d);
                 return OUT_ABORTED;

@@ -72,7 +72,8 @@ void ctel__batch_config_resolve(const ctel_batch_options *in, ctel__batch_config
     /* A zero delay would make the worker spin: at least 1 ms. */
     out->schedule_delay_ms = setting(in->schedule_delay_ms, "OTEL_BSP_SCHEDULE_DELAY", 1, 5000,
                                      true);
-    out->export_timeout_ms = setting(in->export_timeout_ms, "OTEL_BSP_EXPORT_TIMEOUT", 0, 30000,
+    out->export_timeout_ms = setting(in->export_timeout_ms, "OTEL_BSP_EXPORT_TIMEOUT", 0,
+                                     CTEL__DEFAULT_EXPORT_TIMEOUT_MS,
                                      true);
     if (out->max_export_batch_size > out->max_queue_size) {
         ctel__log(CTEL_LOG_WARN, "batch size %u exceeds queue size %u; using %u",

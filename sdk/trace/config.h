@@ -30,6 +30,9 @@ typedef struct ctel__batch_config {
     uint32_t export_timeout_ms;     /* 0 = no limit */
 } ctel__batch_config;
 
+/* The specification's default for OTEL_BSP_EXPORT_TIMEOUT. */
+#define CTEL__DEFAULT_EXPORT_TIMEOUT_MS 30000u
+
 /* `in` may be NULL. Explicit positive fields win; then OTEL_BSP_*; then
  * 2048 / 512 / 5000 / 30000. A batch size above the queue size is clamped
  * with a warning. Invalid values warn and fall back. */
