@@ -126,6 +126,10 @@ static void publish(uint64_t tsc, uint64_t ns, uint64_t mono, uint64_t mult, uin
 {
     uint64_t gen = atomic_load_explicit(&ctel__clock.gen, memory_order_relaxed);
     ctel__clock_anchor *next = &ctel__clock.anchors[(gen + 1) & 1u];
+    /* A reader that sees any of the stores below also sees `gen` as it is
+     * now (pairs with the reader's acquire fence), so a reader still on the
+     * anchor being overwritten finds `gen` changed and retries. */
+    atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&next->tsc, tsc, memory_order_relaxed);
     atomic_store_explicit(&next->ns, ns, memory_order_relaxed);
     atomic_store_explicit(&next->mono, mono, memory_order_relaxed);
