@@ -14,6 +14,7 @@
 
 #include <ctel/ctel.h>
 
+#include "bench/bench_util.h"
 #include "bench/workload.h"
 #include "exporters/otlp/json/otlp_json.h"
 #include "exporters/otlp/proto/otlp_proto.h"
@@ -21,19 +22,6 @@
 
 #define BATCH 512
 #define ROUNDS_PER_RUN 400
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -77,38 +65,37 @@ int main(int argc, char **argv)
     uint8_t *packed = malloc(plen);
     double ours[99], pbc[99], json[99];
     for (int r = 0; r < runs; r++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (int k = 0; k < ROUNDS_PER_RUN; k++) {
             ctel__buf_reset(&b);
             ctel__otlp_proto_encode_traces(spans, BATCH, &b);
         }
-        double t1 = now_s();
+        double t1 = bench_now_s();
         for (int k = 0; k < ROUNDS_PER_RUN; k++) {
             size_t n = protobuf_c_message_get_packed_size(&req->base);
             protobuf_c_message_pack(&req->base, packed);
             (void)n;
         }
-        double t2 = now_s();
+        double t2 = bench_now_s();
         for (int k = 0; k < ROUNDS_PER_RUN; k++) {
             ctel__buf_reset(&b);
             ctel__otlp_json_encode_traces(spans, BATCH, &b);
         }
-        double t3 = now_s();
+        double t3 = bench_now_s();
         double per = 1e9 / (ROUNDS_PER_RUN * (double)BATCH);
         ours[r] = (t1 - t0) * per;
         pbc[r] = (t2 - t1) * per;
         json[r] = (t3 - t2) * per;
     }
-    qsort(ours, (size_t)runs, sizeof ours[0], cmp_double);
-    qsort(pbc, (size_t)runs, sizeof pbc[0], cmp_double);
-    qsort(json, (size_t)runs, sizeof json[0], cmp_double);
-    printf("BENCH encode_proto_ctel %.1f ns/span\n", ours[runs / 2]);
-    printf("BENCH encode_proto_protobufc_pack %.1f ns/span\n", pbc[runs / 2]);
-    printf("BENCH encode_json %.1f ns/span\n", json[runs / 2]);
-    printf("BENCH encode_proto_protobufc_vs_ctel %.2f ratio\n", pbc[runs / 2] / ours[runs / 2]);
+    double m_ours = bench_median(ours, runs), m_pbc = bench_median(pbc, runs),
+           m_json = bench_median(json, runs);
+    printf("BENCH encode_proto_ctel %.1f ns/span\n", m_ours);
+    printf("BENCH encode_proto_protobufc_pack %.1f ns/span\n", m_pbc);
+    printf("BENCH encode_json %.1f ns/span\n", m_json);
+    printf("BENCH encode_proto_protobufc_vs_ctel %.2f ratio\n", m_pbc / m_ours);
     printf("BENCH encode_proto_bytes_per_span %.1f bytes/span\n", (double)plen / BATCH);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
-                                                                                           NULL);
+                                                                                            NULL);
     free(packed);
     ctel__buf_free(&b);
     ctel_sdk_shutdown(sdk, 1000);

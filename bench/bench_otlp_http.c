@@ -28,14 +28,8 @@
 
 #include <ctel/ctel.h>
 
+#include "bench/bench_util.h"
 #include "bench/workload.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -58,8 +52,6 @@ int main(int argc, char **argv)
             direct = true;
         else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
             rate = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
-            i++; /* scripts/bench.sh passes --runs to every benchmark; one run here */
         else {
             fprintf(stderr,
                     "usage: %s --endpoint URL [--spans N] [--rate N] [--gzip] [--direct] "
@@ -90,25 +82,23 @@ int main(int argc, char **argv)
     ctel_sdk *sdk = bench_sdk(proc, "bench-otlp-http");
     ctel_tracer *t = ctel_sdk_tracer(sdk, "bench", "1.0", NULL);
 
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (rate > 0) {
-        for (long long done = 0; done < spans; done += 256) {
-            for (int i = 0; i < 256; i++)
+        /* in blocks of 256 (the last one short), paced to `rate` */
+        for (long long done = 0; done < spans;) {
+            long long block = spans - done < 256 ? spans - done : 256;
+            for (long long i = 0; i < block; i++)
                 bench_one_span(t, 1);
-            double due = t0 + (double)(done + 256) / rate, now = now_s();
-            if (due > now) {
-                struct timespec ts = {(time_t)(due - now),
-                                      (long)((due - now - (time_t)(due - now)) * 1e9)};
-                nanosleep(&ts, NULL);
-            }
+            done += block;
+            bench_sleep_until(t0 + (double)done / rate);
         }
     } else {
         for (long long i = 0; i < spans; i++)
             bench_one_span(t, 1);
     }
-    double produced = now_s() - t0;
+    double produced = bench_now_s() - t0;
     ctel_status rc = ctel_sdk_shutdown(sdk, 60000);
-    double total = now_s() - t0;
+    double total = bench_now_s() - t0;
 
     ctel_sdk_stats st;
     ctel_sdk_stats_get(sdk, &st);

@@ -20,25 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ctel/ctel.h>
 
+#include "bench/bench_util.h"
 #include "bench/workload.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* A loopback socket that listens and never accepts: connects succeed (the
  * kernel queues them), answers never come. */
@@ -89,18 +78,14 @@ static double run_once(const char *url, const char *spill_dir, long spans)
         bench_one_span(t, 1);
     struct timespec pause = {0, 300 * 1000000L};
     nanosleep(&pause, NULL);
-    double busy = 0, start = now_s();
+    double busy = 0, start = bench_now_s();
     for (long done = 0; done < spans; done += 64) {
-        double b0 = now_s();
+        double b0 = bench_now_s();
         for (int i = 0; i < 64; i++)
             bench_one_span(t, 1);
-        double b1 = now_s();
+        double b1 = bench_now_s();
         busy += b1 - b0;
-        double due = start + (double)(done + 64) / g_rate;
-        if (due > b1) {
-            struct timespec ts = {0, (long)((due - b1) * 1e9)};
-            nanosleep(&ts, NULL);
-        }
+        bench_sleep_until(start + (double)(done + 64) / g_rate);
     }
     ctel_sdk_stats st;
     ctel_sdk_stats_get(sdk, &st);
@@ -154,14 +139,18 @@ int main(int argc, char **argv)
         res[0][r] = run_once(healthy, NULL, spans);
         res[1][r] = run_once(hung, NULL, spans);
         res[2][r] = run_once(down, NULL, spans);
-        res[3][r] = run_once(down, dir, spans);
-        fprintf(stderr, "round %d: healthy %.1f, hung %.1f, down %.1f, spill %.1f ns/span\n",
-                r + 1, res[0][r], res[1][r], res[2][r], res[3][r]);
+        /* a fresh directory each round: every spill round starts empty */
+        char round_dir[sizeof dir + 16];
+        snprintf(round_dir, sizeof round_dir, "%s/%d", dir, r);
+        if (mkdir(round_dir, 0700) != 0)
+            return 1;
+        res[3][r] = run_once(down, round_dir, spans);
+        fprintf(stderr, "round %d: healthy %.1f, hung %.1f, down %.1f, spill %.1f ns/span\n", r + 1,
+                res[0][r], res[1][r], res[2][r], res[3][r]);
     }
     double med[MODES];
     for (int m = 0; m < MODES; m++) {
-        qsort(res[m], (size_t)runs, sizeof res[m][0], cmp_double);
-        med[m] = res[m][runs / 2];
+        med[m] = bench_median(res[m], runs);
         printf("BENCH resilience_%s %.1f ns/span\n", names[m], med[m]);
     }
     for (int m = 1; m < MODES; m++)

@@ -21,6 +21,7 @@
  */
 #include <ctel/ctel.h>
 
+#include "bench/bench_util.h"
 #include "bench/workload.h"
 
 #include <pthread.h>
@@ -60,23 +61,12 @@ static ctel_status discard_export(void *state, const ctel_span_data *const *span
     return CTEL_OK;
 }
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-static double now_s(void)
-{
-    return clock_s(CLOCK_MONOTONIC);
-}
-
 typedef struct worker_arg {
     ctel_tracer *tracer;
     long spans;
     pthread_barrier_t *barrier;
-    int cpu; /* -1: not pinned */
-    double cpu_s; /* this thread's CPU time in the measured round */
+    int cpu;            /* -1: not pinned */
+    double cpu_s;       /* this thread's CPU time in the measured round */
     _Atomic long *left; /* shared split: spans not yet taken (NULL: `spans` each) */
 } worker_arg;
 
@@ -113,7 +103,7 @@ static void *worker(void *p)
         pin_to(a->cpu);
     for (int round = 0; round <= g_warmups; round++) {
         pthread_barrier_wait(a->barrier);
-        double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+        double c0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
         if (a->left) {
             long got;
             while ((got = atomic_fetch_sub(a->left, SPLIT_CHUNK)) > 0)
@@ -123,7 +113,7 @@ static void *worker(void *p)
             for (long i = 0; i < a->spans; i++)
                 bench_one_span(a->tracer, !g_bare);
         }
-        a->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+        a->cpu_s = bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
         pthread_barrier_wait(a->barrier);
     }
     return NULL;
@@ -132,7 +122,7 @@ static void *worker(void *p)
 typedef struct run_result {
     double ns_per_span;
     double allocs_per_span;
-    double worker_ns_per_span; /* CPU of every thread but the producers */
+    double worker_ns_per_span;   /* CPU of every thread but the producers */
     double producer_ns_per_span; /* the producers' CPU */
     unsigned long allocs;
     unsigned long dropped;
@@ -200,7 +190,8 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     pthread_t tid[64];
     worker_arg args[64];
     for (int i = 0; i < threads; i++) {
-        args[i] = (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1, 0, shared ? &left : NULL};
+        args[i] =
+            (worker_arg){t, spans / threads, &barrier, g_pin ? i : -1, 0, shared ? &left : NULL};
         pthread_create(&tid[i], NULL, worker, &args[i]);
     }
     for (int round = 0; round < g_warmups; round++) {
@@ -215,9 +206,9 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     /* Measured round. */
     pthread_barrier_wait(&barrier);
     unsigned long a0 = atomic_load(&g_allocs);
-    double t0 = now_s(), p0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double t0 = bench_now_s(), p0 = bench_clock_s(CLOCK_PROCESS_CPUTIME_ID);
     pthread_barrier_wait(&barrier);
-    double t1 = now_s(), p1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double t1 = bench_now_s(), p1 = bench_clock_s(CLOCK_PROCESS_CPUTIME_ID);
     unsigned long a1 = atomic_load(&g_allocs);
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
@@ -244,18 +235,6 @@ static run_result run(long spans, int threads, long queue, ctel_sampler_kind kin
     return r;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
     long spans = 1000000, queue = 65536;
@@ -275,8 +254,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             g_warmups = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T] "
-                            "[--warmup N]\n");
+            fprintf(stderr,
+                    "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T] "
+                    "[--warmup N]\n");
             return 2;
         }
     }
@@ -287,8 +267,8 @@ int main(int argc, char **argv)
     ctel_allocator al = {count_malloc, count_realloc, count_free, NULL};
     ctel_set_allocator(&al);
 
-    double one[101], two[101], ratio[101], unsampled[101], bare[101], allocs1[101],
-        allocs2[101], worker1[101], worker2[101], prod1[101], prod2[101], control1[101], control_ratio[101],
+    double one[101], two[101], ratio[101], unsampled[101], bare[101], allocs1[101], allocs2[101],
+        worker1[101], worker2[101], prod1[101], prod2[101], control1[101], control_ratio[101],
         efficiency[101], two_fixed[101], ratio_fixed[101];
     unsigned long dropped1 = 0, dropped2 = 0, lost = 0, total_allocs = 0;
     if (profile > 0 && profile <= 64) {
@@ -341,26 +321,26 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "run %d: 1t %.1f ns, 2t %.1f ns (fixed split %.1f), control 1t %.1f 2t %.1f, "
                 "unsampled %.1f ns, dropped %lu/%lu\n",
-                r + 1, a.ns_per_span, b.ns_per_span, bf.ns_per_span, ca.ns_per_span,
-                cb.ns_per_span, c.ns_per_span, a.dropped, b.dropped + bf.dropped);
+                r + 1, a.ns_per_span, b.ns_per_span, bf.ns_per_span, ca.ns_per_span, cb.ns_per_span,
+                c.ns_per_span, a.dropped, b.dropped + bf.dropped);
     }
-    double m1 = median(one, runs), m2 = median(two, runs);
+    double m1 = bench_median(one, runs), m2 = bench_median(two, runs);
     printf("BENCH span_4attrs_1thread %.1f ns/span\n", m1);
     printf("BENCH span_4attrs_2threads %.1f ns/span\n", m2);
-    printf("BENCH span_2threads_speedup %.2f x\n", median(ratio, runs));
-    printf("BENCH span_4attrs_2threads_fixed_split %.1f ns/span\n", median(two_fixed, runs));
-    printf("BENCH span_2threads_speedup_fixed_split %.2f x\n", median(ratio_fixed, runs));
-    printf("BENCH span_control_1thread %.1f ns/span\n", median(control1, runs));
-    printf("BENCH span_control_2threads_speedup %.2f x\n", median(control_ratio, runs));
-    printf("BENCH span_2threads_speedup_vs_control %.2f\n", median(efficiency, runs));
-    printf("BENCH span_unsampled %.1f ns/span\n", median(unsampled, runs));
-    printf("BENCH span_unsampled_bare %.1f ns/span\n", median(bare, runs));
-    printf("BENCH span_producer_cpu_1thread %.1f ns/span\n", median(prod1, runs));
-    printf("BENCH span_producer_cpu_2threads %.1f ns/span\n", median(prod2, runs));
-    printf("BENCH span_worker_cpu_1thread %.1f ns/span\n", median(worker1, runs));
-    printf("BENCH span_worker_cpu_2threads %.1f ns/span\n", median(worker2, runs));
-    printf("BENCH span_allocs_1thread %.4f allocs/span\n", median(allocs1, runs));
-    printf("BENCH span_allocs_2threads %.4f allocs/span\n", median(allocs2, runs));
+    printf("BENCH span_2threads_speedup %.2f x\n", bench_median(ratio, runs));
+    printf("BENCH span_4attrs_2threads_fixed_split %.1f ns/span\n", bench_median(two_fixed, runs));
+    printf("BENCH span_2threads_speedup_fixed_split %.2f x\n", bench_median(ratio_fixed, runs));
+    printf("BENCH span_control_1thread %.1f ns/span\n", bench_median(control1, runs));
+    printf("BENCH span_control_2threads_speedup %.2f x\n", bench_median(control_ratio, runs));
+    printf("BENCH span_2threads_speedup_vs_control %.2f\n", bench_median(efficiency, runs));
+    printf("BENCH span_unsampled %.1f ns/span\n", bench_median(unsampled, runs));
+    printf("BENCH span_unsampled_bare %.1f ns/span\n", bench_median(bare, runs));
+    printf("BENCH span_producer_cpu_1thread %.1f ns/span\n", bench_median(prod1, runs));
+    printf("BENCH span_producer_cpu_2threads %.1f ns/span\n", bench_median(prod2, runs));
+    printf("BENCH span_worker_cpu_1thread %.1f ns/span\n", bench_median(worker1, runs));
+    printf("BENCH span_worker_cpu_2threads %.1f ns/span\n", bench_median(worker2, runs));
+    printf("BENCH span_allocs_1thread %.4f allocs/span\n", bench_median(allocs1, runs));
+    printf("BENCH span_allocs_2threads %.4f allocs/span\n", bench_median(allocs2, runs));
     printf("BENCH span_allocs_total %lu allocs\n", total_allocs);
     printf("BENCH span_dropped_1thread %lu spans\n", dropped1);
     printf("BENCH span_dropped_2threads %lu spans\n", dropped2);

@@ -4,6 +4,7 @@
  * segment size (8 MiB, fsync'ed at each rotation). The replay reads what the
  * write left in the page cache, as a spill replayed soon after it was written
  * does. Prints the median of --runs runs. */
+#include "bench/bench_util.h"
 #include "sdk/internal.h"
 
 #include "sdk/pipeline/spill.h"
@@ -23,18 +24,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     (void)flag;
     (void)ftw;
     return remove(path);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 /* One run: returns false on failure; *w and *r get seconds. */
@@ -109,7 +98,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "run %d: write %.3f s, replay %.3f s for %u records\n", i, w[i], r[i],
                 records);
     }
-    double wm = median(w, runs), rm = median(r, runs);
+    double wm = bench_median(w, runs), rm = bench_median(r, runs);
     double mb = (double)records * RECORD_BYTES / 1e6;
     printf("BENCH spill_write %.0f MB/s\n", mb / wm);
     printf("BENCH spill_write_records %.0f records/s\n", records / wm);
