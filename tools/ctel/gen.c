@@ -214,19 +214,18 @@ int ctel_cmd_gen(int argc, char **argv)
     if (nos) {
         delivered = 0;
         for (size_t i = 0; i < nos && i < 8; i++) {
+            uint64_t pipeline_dropped = os[i].dropped_queue_full +
+                                        os[i].dropped_retries_exhausted +
+                                        os[i].dropped_shutdown + os[i].dropped_spill_full +
+                                        os[i].dropped_spill_age;
             delivered += os[i].delivered;
-            lost_after += os[i].rejected + os[i].dropped_queue_full +
-                          os[i].dropped_retries_exhausted + os[i].dropped_spill_full +
-                          os[i].dropped_spill_age + os[i].dropped_shutdown;
+            lost_after += os[i].rejected + pipeline_dropped;
             printf("ctel gen: %s: delivered %llu, rejected %llu, dropped %llu (queue full "
                    "%llu, retries exhausted %llu, shutdown %llu, spill full %llu), spilled "
                    "%llu, on disk %llu, retried %llu, breaker %s\n",
                    os[i].endpoint, (unsigned long long)os[i].delivered,
                    (unsigned long long)os[i].rejected,
-                   (unsigned long long)(os[i].dropped_queue_full +
-                                        os[i].dropped_retries_exhausted +
-                                        os[i].dropped_shutdown + os[i].dropped_spill_full +
-                                        os[i].dropped_spill_age),
+                   (unsigned long long)pipeline_dropped,
                    (unsigned long long)os[i].dropped_queue_full,
                    (unsigned long long)os[i].dropped_retries_exhausted,
                    (unsigned long long)os[i].dropped_shutdown,
@@ -239,12 +238,13 @@ int ctel_cmd_gen(int argc, char **argv)
     printf("ctel gen: created %llu spans (%llu sampled) in %.3f s (%.0f spans/s)\n",
            (unsigned long long)made, (unsigned long long)st.spans_ended, produced_ns / 1e9,
            produced_ns ? made / (produced_ns / 1e9) : 0.0);
-    printf("ctel gen: exported %llu, dropped %llu in the SDK (queue full %llu, export failed "
-           "%llu, shutdown %llu); %.0f spans/s delivered end to end; shutdown: %s\n",
+    printf("ctel gen: delivered %llu, lost %llu (in the SDK: queue full %llu, export failed "
+           "%llu, shutdown %llu; after export: %llu); %.0f spans/s delivered end to end; "
+           "shutdown: %s\n",
            (unsigned long long)delivered, (unsigned long long)(dropped + lost_after),
            (unsigned long long)st.spans_dropped_queue_full,
            (unsigned long long)st.spans_dropped_export_failed,
-           (unsigned long long)st.spans_dropped_shutdown,
+           (unsigned long long)st.spans_dropped_shutdown, (unsigned long long)lost_after,
            total_ns ? delivered / (total_ns / 1e9) : 0.0, ctel_status_str(rc));
     /* Spilled spans are not lost (a later run replays them), but they did not
      * arrive either: say so, and count them as not delivered. */

@@ -82,6 +82,8 @@ static void sink_route(struct MHD_Connection *c, const char *url, const char *me
 
 static bool sink_append(sink_req *rq, const char *data, size_t n)
 {
+    if (rq->too_big)
+        return true; /* answered 413 at the end; the rest is not kept */
     if (rq->len + n > CTEL__SINK_MAX_BODY_BYTES) {
         rq->too_big = true;
         return true;

@@ -9,6 +9,7 @@
  * so on any error the whole tree is freed with
  * protobuf_c_message_free_unpacked(root, NULL). */
 #include "tools/ctel/sink/sink_internal.h"
+#include "sdk/internal.h" /* ctel__hex_value */
 
 #include <errno.h>
 #include <math.h>
@@ -144,17 +145,6 @@ static bool jd_enum(jd *d, const json_t *o, const char *name, const char *const 
     return jd_fail(d, "%s: must be an enum number", name);
 }
 
-static int jd_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A trace or span id: "" (absent) or exactly 2*len hex digits. */
 static bool jd_id(jd *d, const json_t *o, const char *camel, const char *snake, size_t len,
                   ProtobufCBinaryData *out)
@@ -174,7 +164,7 @@ static bool jd_id(jd *d, const json_t *o, const char *camel, const char *snake, 
     if (!b)
         return jd_oom(d);
     for (size_t i = 0; i < len; i++) {
-        int hi = jd_hexval(s[2 * i]), lo = jd_hexval(s[2 * i + 1]);
+        int hi = ctel__hex_value(s[2 * i]), lo = ctel__hex_value(s[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(b);
             return jd_fail(d, "%s: '%s' is not hex", camel, s);
