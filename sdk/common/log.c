@@ -109,15 +109,31 @@ void ctel__log(ctel_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Monotonic time at tick resolution (a few ms): plenty for 10 s windows,
+ * and cheaper than CLOCK_MONOTONIC on every suppressed message. */
+static uint64_t coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Suppressing must stay cheap: sites like "queue full, dropping spans" are
+ * hit once per span while an exporter is down. Inside a spent window that
+ * is a coarse clock read, two loads and one counter increment. */
 void ctel__log_limited(ctel__log_site *site, ctel_log_level level, const char *fmt, ...)
 {
     if (!ctel__log_enabled(level))
         return;
-    uint64_t now = ctel__mono_ns();
+    uint64_t now = coarse_ns();
     uint64_t start = atomic_load_explicit(&site->window_start_ns, memory_order_relaxed);
-    if (now - start >= CTEL__LOG_WINDOW_NS &&
-        atomic_compare_exchange_strong(&site->window_start_ns, &start, now))
-        atomic_store(&site->count, 0);
+    if (now - start >= CTEL__LOG_WINDOW_NS) {
+        if (atomic_compare_exchange_strong(&site->window_start_ns, &start, now))
+            atomic_store(&site->count, 0);
+    } else if (atomic_load_explicit(&site->count, memory_order_relaxed) >= CTEL__LOG_BURST) {
+        atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
+        return;
+    }
     if (atomic_fetch_add(&site->count, 1) >= CTEL__LOG_BURST) {
         atomic_fetch_add(&site->suppressed, 1);
         return;

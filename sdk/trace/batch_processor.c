@@ -105,14 +105,10 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
     void *tagged = tag(s, ctel__span_pool_home());
     if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, tagged, &depth))) {
         uint64_t before = atomic_fetch_add_explicit(&bp->dropped_full, 1, memory_order_relaxed);
-        /* Dropping must stay cheap (the exporter may be down for a long
-         * time): only every 1024th drop even asks the rate-limited logger. */
-        if ((before & 1023u) == 0)
-            CTEL_LOG_LIMITED(CTEL_LOG_WARN,
-                             "batch processor: queue full (%u spans); dropping spans — the "
-                             "exporter is not keeping up (%llu dropped so far; see "
-                             "ctel_sdk_stats_get)",
-                             bp->cfg.max_queue_size, (unsigned long long)before + 1);
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                         "batch processor: queue full (%u spans); dropping spans — the exporter "
+                         "is not keeping up (%llu dropped so far; see ctel_sdk_stats_get)",
+                         bp->cfg.max_queue_size, (unsigned long long)before + 1);
         ctel__span_release(s);
         return;
     }

@@ -73,6 +73,23 @@ static void test_rate_limited_site(void **state)
     ts_log_capture_stop();
 }
 
+/* Once the window has passed, the next message gets through and says how
+ * many were suppressed in between. */
+static void test_rate_limited_site_reports_suppressed(void **state)
+{
+    (void)state;
+    static ctel__log_site site;
+    ts_log_capture_start();
+    for (int i = 0; i < CTEL__LOG_BURST + 7; i++)
+        ctel__log_limited(&site, CTEL_LOG_WARN, "burst %d", i);
+    assert_int_equal(ts_log_count(), CTEL__LOG_BURST);
+    atomic_store(&site.window_start_ns, 0); /* the window is over */
+    ctel__log_limited(&site, CTEL_LOG_WARN, "after");
+    assert_int_equal(ts_log_count(), CTEL__LOG_BURST + 1);
+    assert_true(ts_log_contains("after (7 similar messages suppressed)"));
+    ts_log_capture_stop();
+}
+
 static void test_long_messages_are_truncated_not_overflowed(void **state)
 {
     (void)state;
@@ -105,6 +122,7 @@ int main(void)
         cmocka_unit_test(test_env_level_filters),
         cmocka_unit_test(test_handler_receives_messages),
         cmocka_unit_test(test_rate_limited_site),
+        cmocka_unit_test(test_rate_limited_site_reports_suppressed),
         cmocka_unit_test(test_long_messages_are_truncated_not_overflowed),
         cmocka_unit_test(test_status_strings),
     };
