@@ -125,6 +125,7 @@ void ctel__span_pool_fork_child(void);
 void ctel__log_fork_lock(void);
 void ctel__log_fork_unlock(void);
 void ctel__log_fork_child(void);
+void ctel__clock_fork_child(void);
 
 /* ---- exporters (sdk/trace/exporter.c) ---------------------------------------- */
 /* The state of `exp` if its export operation is `export_fn` (i.e. it is an

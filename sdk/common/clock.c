@@ -3,7 +3,6 @@
 #include "sdk/internal.h"
 #include "sdk/common/clock.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,23 +192,10 @@ static void reanchor(uint64_t tsc, uint64_t now, uint64_t mnow)
     publish(tsc, now, mnow, mult ? mult : 1, limit ? limit : 1);
 }
 
-static void clock_fork_child(void)
-{
-    /* A thread of the parent may have been re-anchoring: nobody is now. */
-    atomic_store(&ctel__clock.refreshing, false);
-}
-
-static void register_fork(void)
-{
-    (void)pthread_atfork(NULL, NULL, clock_fork_child);
-}
-
 /* Decides the mode once; the thread that holds `refreshing` sets the first
  * anchor up. */
 static int decide(void)
 {
-    static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-    pthread_once(&fork_once, register_fork);
     while (atomic_exchange_explicit(&ctel__clock.refreshing, true, memory_order_acquire))
         sched_yield();
     int mode = atomic_load(&ctel__clock.mode);
@@ -263,6 +249,12 @@ uint64_t ctel__clock_slow(void)
 #else
     return ctel__now_ns();
 #endif
+}
+
+void ctel__clock_fork_child(void)
+{
+    /* A thread of the parent may have been re-anchoring: nobody is now. */
+    atomic_store(&ctel__clock.refreshing, false);
 }
 
 void ctel__clock_reset(void)

@@ -64,6 +64,7 @@ static void on_child(void)
 {
     /* first: the child hooks release records into the pool and log */
     ctel__log_fork_child();
+    ctel__clock_fork_child();
     ctel__span_pool_fork_child();
     run_pass(3, 0);
     ctel__fork_reinit_mutex(&g_lock);
