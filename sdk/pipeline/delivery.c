@@ -149,9 +149,11 @@ static void unlock_and_log(ctel__delivery *d)
         ctel__log(level, "%s", msg);
 }
 
-/* The oldest spilled request, or NULL. */
+/* The oldest spilled request, or NULL (none, or no spill). */
 static request *peek_spill(ctel__delivery *d)
 {
+    if (!d->spill)
+        return NULL;
     ctel__buf b = CTEL__BUF_INIT;
     uint32_t items = 0;
     uint64_t token = 0;
@@ -171,15 +173,6 @@ static request *peek_spill(ctel__delivery *d)
     r->from_spill = true;
     r->token = token;
     return r;
-}
-
-static bool spill_has_records(ctel__delivery *d)
-{
-    if (!d->spill)
-        return false;
-    ctel__spill_stats ss;
-    ctel__spill_get_stats(d->spill, &ss);
-    return ss.records_on_disk > 0;
 }
 
 /* ---- one request: attempts, retries, breaker -------------------------------- */
@@ -398,7 +391,7 @@ static void *sender_main(void *arg)
         if (d->spill && now >= d->next_replay_ns && (!d->head || d->replay_turn) &&
             !d->stopping) {
             pthread_mutex_unlock(&d->lock);
-            r = spill_has_records(d) ? peek_spill(d) : NULL;
+            r = peek_spill(d);
             pthread_mutex_lock(&d->lock);
             replay = r != NULL;
             if (!r)
