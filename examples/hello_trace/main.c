@@ -149,11 +149,23 @@ int main(void)
     rc = ctel_sdk_shutdown(sdk, 5000);
     ctel_sdk_stats st;
     ctel_sdk_stats_get(sdk, &st);
-    fprintf(stderr, "hello_trace: %llu spans ended, %llu exported, %llu dropped (shutdown: %s)\n",
-            (unsigned long long)st.spans_ended, (unsigned long long)st.spans_exported,
+    /* With OTLP, "exported" means handed to the delivery pipeline: what the
+     * Collector accepted is in the exporter's own stats. */
+    ctel_otlp_exporter_stats os[4];
+    size_t nos = ctel_sdk_otlp_stats(sdk, os, 4);
+    uint64_t delivered = st.spans_exported;
+    if (nos) {
+        delivered = 0;
+        for (size_t i = 0; i < nos && i < 4; i++)
+            delivered += os[i].delivered;
+    }
+    fprintf(stderr,
+            "hello_trace: %llu spans ended, %llu delivered, %llu dropped in the SDK "
+            "(shutdown: %s)\n",
+            (unsigned long long)st.spans_ended, (unsigned long long)delivered,
             (unsigned long long)(st.spans_dropped_queue_full + st.spans_dropped_export_failed +
                                  st.spans_dropped_shutdown),
             ctel_status_str(rc));
     ctel_sdk_destroy(sdk);
-    return rc == CTEL_OK && st.spans_exported == st.spans_ended ? 0 : 1;
+    return rc == CTEL_OK && delivered == st.spans_ended ? 0 : 1;
 }
