@@ -4,6 +4,7 @@
 #include "tools/ctel/sink/sink_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -177,28 +178,46 @@ static enum MHD_Result sink_send_status(struct MHD_Connection *c, unsigned statu
     return sink_send(c, status, false, buf, n, retry_after);
 }
 
+/* The plain success answers (an empty ExportTraceServiceResponse, protobuf
+ * and JSON) are built once and queued on every connection: the same bytes
+ * for every accepted request. Kept for the life of the process. */
+static struct MHD_Response *g_plain_ok[2];
+static pthread_once_t g_plain_ok_once = PTHREAD_ONCE_INIT;
+
+static void make_plain_ok(void)
+{
+    for (int json = 0; json < 2; json++) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            json ? 2 : 0, json ? (void *)"{}" : (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (r)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                    json ? SINK_CT_JSON : SINK_CT_PROTOBUF);
+        g_plain_ok[json] = r;
+    }
+}
+
 /* The success answer: an ExportTraceServiceResponse, with partial_success
  * when `partial` is set. */
 static enum MHD_Result sink_send_ok(struct MHD_Connection *c, bool json, bool partial,
                                     int64_t rejected)
 {
+    if (!partial) {
+        pthread_once(&g_plain_ok_once, make_plain_ok);
+        if (g_plain_ok[json])
+            return MHD_queue_response(c, 200, g_plain_ok[json]);
+        return sink_send(c, 200, json, json ? "{}" : "", json ? 2 : 0, NULL);
+    }
     char msg[96];
     snprintf(msg, sizeof msg, "ctel sink: %lld spans rejected (injected partial success)",
              (long long)rejected);
     if (json) {
         char text[256];
-        int n;
-        if (partial)
-            n = snprintf(
-                text, sizeof text,
-                "{\"partialSuccess\":{\"rejectedSpans\":\"%lld\",\"errorMessage\":\"%s\"}}",
-                (long long)rejected, msg);
-        else
-            n = snprintf(text, sizeof text, "{}");
+        int n = snprintf(
+            text, sizeof text,
+            "{\"partialSuccess\":{\"rejectedSpans\":\"%lld\",\"errorMessage\":\"%s\"}}",
+            (long long)rejected, msg);
         return sink_send(c, 200, true, text, (size_t)n, NULL);
     }
-    if (!partial)
-        return sink_send(c, 200, false, "", 0, NULL);
     ctel__sink_partial_msg ps =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
     ps.rejected_spans = rejected;
