@@ -111,12 +111,24 @@ static struct MHD_Daemon *sink_daemon(ctel_sink *s, int fd)
                             MHD_OPTION_END);
 }
 
-/* Binds and starts a daemon on s->addr (port fixed after the first start). */
+/* Binds and starts a daemon on s->addr. Port 0 (first start): learns the
+ * port the kernel chose and keeps it, so restarts come back on it. */
 static struct MHD_Daemon *sink_up(ctel_sink *s, char *err, size_t err_cap)
 {
     int fd = sink_listen(s, err, err_cap);
     if (fd < 0)
         return NULL;
+    struct sockaddr_storage bound;
+    socklen_t bound_len = sizeof bound;
+    if (s->port == 0 && getsockname(fd, (struct sockaddr *)&bound, &bound_len) == 0) {
+        if (bound.ss_family == AF_INET6) {
+            s->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+            ((struct sockaddr_in6 *)&s->addr)->sin6_port = htons(s->port);
+        } else {
+            s->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+            ((struct sockaddr_in *)&s->addr)->sin_port = htons(s->port);
+        }
+    }
     struct MHD_Daemon *d = sink_daemon(s, fd);
     if (!d) {
         snprintf(err, err_cap, "cannot start the HTTP server on %s:%u", s->host, (unsigned)s->port);
@@ -243,27 +255,9 @@ int ctel_sink_start(const ctel_sink_options *opts, ctel_sink **out, char *err, s
     if (sink_resolve(s, err, err_cap) != 0)
         goto fail;
     s->port = opts->port;
-    int fd = sink_listen(s, err, err_cap);
-    if (fd < 0)
+    s->daemon = sink_up(s, err, err_cap);
+    if (!s->daemon)
         goto fail;
-    /* Port 0: learn the port the kernel chose and keep it for restarts. */
-    struct sockaddr_storage bound;
-    socklen_t bound_len = sizeof bound;
-    if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) == 0) {
-        if (bound.ss_family == AF_INET6) {
-            s->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-            ((struct sockaddr_in6 *)&s->addr)->sin6_port = htons(s->port);
-        } else {
-            s->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-            ((struct sockaddr_in *)&s->addr)->sin_port = htons(s->port);
-        }
-    }
-    s->daemon = sink_daemon(s, fd);
-    if (!s->daemon) {
-        snprintf(err, err_cap, "cannot start the HTTP server on %s:%u", s->host, (unsigned)s->port);
-        close(fd);
-        goto fail;
-    }
     if (pthread_create(&s->control, NULL, sink_control, s) != 0) {
         snprintf(err, err_cap, "cannot start the control thread");
         MHD_stop_daemon(s->daemon);
