@@ -158,7 +158,10 @@ static bool pb_span(const uint8_t *p, const uint8_t *end)
     return true;
 }
 
-static bool pb_scope_spans(const uint8_t *p, const uint8_t *end, uint64_t *spans)
+/* ResourceSpans (level 1) and ScopeSpans (level 2) have one shape: fields
+ * 1..3 are length-delimited (resource or scope, the next level down,
+ * schema_url), and field 2 holds ScopeSpans, then Spans. */
+static bool pb_spans_level(const uint8_t *p, const uint8_t *end, int level, uint64_t *spans)
 {
     while (p < end) {
         uint32_t f;
@@ -167,28 +170,13 @@ static bool pb_scope_spans(const uint8_t *p, const uint8_t *end, uint64_t *spans
         if (!pb_field(&p, end, &f, &wt, &s, &e))
             return false;
         if (f <= 3 && wt != WT_LEN)
-            return false; /* scope, spans, schema_url */
-        if (f == 2) {
-            if (!pb_span(s, e))
-                return false;
+            return false;
+        if (f != 2)
+            continue;
+        if (level == 1 ? !pb_spans_level(s, e, 2, spans) : !pb_span(s, e))
+            return false;
+        if (level == 2)
             (*spans)++;
-        }
-    }
-    return true;
-}
-
-static bool pb_resource_spans(const uint8_t *p, const uint8_t *end, uint64_t *spans)
-{
-    while (p < end) {
-        uint32_t f;
-        unsigned wt;
-        const uint8_t *s = NULL, *e = NULL;
-        if (!pb_field(&p, end, &f, &wt, &s, &e))
-            return false;
-        if (f <= 3 && wt != WT_LEN)
-            return false; /* resource, scope_spans, schema_url */
-        if (f == 2 && !pb_scope_spans(s, e, spans))
-            return false;
     }
     return true;
 }
@@ -205,7 +193,7 @@ int ctel__sink_count_spans_pb(const uint8_t *p, size_t n, uint64_t *spans)
         if (!pb_field(&p, end, &f, &wt, &s, &e))
             return CTEL__SINK_BAD;
         if (f == 1) {
-            if (wt != WT_LEN || !pb_resource_spans(s, e, &count))
+            if (wt != WT_LEN || !pb_spans_level(s, e, 1, &count))
                 return CTEL__SINK_BAD;
         }
     }
