@@ -85,6 +85,14 @@ void ctel__env_quote(const char *value, char *out, size_t cap);
 bool ctel__str_ieq(const char *a, const char *b);
 bool ctel__mem_ieq(const char *a, const char *b, size_t n);
 
+/* An RFC 9110 token character (`tchar`): header names, baggage keys. */
+static inline bool ctel__is_tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
 /* The value of a hex digit (either case), or -1. For percent-decoding. */
 static inline int ctel__hex_value(char c)
 {

@@ -17,14 +17,6 @@ static const char *env_pair(const char *signal, const char *what, char *used, si
     return ctel__env_get(used);
 }
 
-static bool is_token_char(unsigned char c)
-{
-    /* RFC 9110 tchar */
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static void trim(const char **s, const char **e)
 {
     while (*s < *e && (**s == ' ' || **s == '\t'))
@@ -77,7 +69,7 @@ ctel_status ctel__otlp_headers_parse(const char *list, const char *origin, ctel_
             if (ks == ke)
                 why = "empty key";
             for (const char *q = ks; !why && q < ke; q++)
-                if (!is_token_char((unsigned char)*q))
+                if (!ctel__is_tchar((unsigned char)*q))
                     why = "invalid character in key";
         }
         char value[1024];

@@ -11,13 +11,6 @@ static bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E */
 static bool is_baggage_octet(unsigned char c)
 {
@@ -116,7 +109,7 @@ ctel_status ctel__baggage_parse(const char *value, size_t len, const ctel_baggag
         trim(&v, &vlen);
         bool key_ok = klen > 0;
         for (size_t j = 0; j < klen && key_ok; j++)
-            key_ok = is_tchar((unsigned char)k[j]);
+            key_ok = ctel__is_tchar((unsigned char)k[j]);
         ctel__buf_reset(&key);
         ctel__buf_reset(&val);
         ctel__buf_reset(&meta);
@@ -189,7 +182,7 @@ ctel_status ctel__baggage_format(const ctel_baggage *bg, ctel__buf *out, size_t 
         ctel_baggage_entry(bg, i, &name, &value, &meta);
         bool key_ok = *name != '\0';
         for (const char *c = name; *c && key_ok; c++)
-            key_ok = is_tchar((unsigned char)*c);
+            key_ok = ctel__is_tchar((unsigned char)*c);
         if (!key_ok) {
             (*omitted)++;
             continue;
