@@ -1,0 +1,199 @@
+/* Tests for sdk/trace/span_pool.c: records are recycled, spans through the
+ * batch processor allocate nothing once the pool holds as many records as
+ * are ever in flight, and trimming frees everything the pool allocated.
+ * Every ctel allocation in this program goes through a counting allocator. */
+#include "support/test_support.h"
+#include "sdk/trace/span_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Atomic unsigned long g_allocs, g_frees;
+
+static void *count_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    atomic_fetch_add(&g_allocs, 1);
+    return malloc(n);
+}
+
+static void *count_realloc(void *p, size_t n, void *ud)
+{
+    (void)ud;
+    if (!p)
+        atomic_fetch_add(&g_allocs, 1);
+    return realloc(p, n);
+}
+
+static void count_free(void *p, void *ud)
+{
+    (void)ud;
+    if (p)
+        atomic_fetch_add(&g_frees, 1);
+    free(p);
+}
+
+enum { MAX_TAKEN = 4096 };
+static ctel_span *g_taken[MAX_TAKEN];
+
+static void take(size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        g_taken[i] = ctel__span_pool_get();
+        assert_non_null(g_taken[i]);
+    }
+}
+
+static void put_back(size_t n)
+{
+    for (size_t i = n; i-- > 0;)
+        ctel__span_pool_put(g_taken[i]);
+}
+
+static void test_records_are_recycled(void **state)
+{
+    (void)state;
+    take(500);
+    put_back(500);
+    unsigned long before = atomic_load(&g_allocs);
+    for (int round = 0; round < 10; round++) {
+        take(500);
+        put_back(500);
+    }
+    assert_int_equal(atomic_load(&g_allocs), before);
+    take(MAX_TAKEN);
+    put_back(MAX_TAKEN);
+    assert_true(atomic_load(&g_allocs) > before); /* a higher peak does allocate */
+}
+
+/* ---- steady state through the batch processor ---- */
+
+/* The benchmark's span: four attributes, short strings. */
+static void workload_span(ctel_tracer *t)
+{
+    ctel_span *s = ctel_span_start(t, "GET /api/v1/items", NULL);
+    ctel_span_set_attr_str(s, "http.request.method", "GET");
+    ctel_span_set_attr_int(s, "http.response.status_code", 200);
+    ctel_span_set_attr_str(s, "url.path", "/api/v1/items");
+    ctel_span_set_attr_double(s, "x.ratio", 0.5);
+    ctel_span_end(s);
+}
+
+typedef struct producer_arg {
+    ctel_sdk *sdk;
+    ctel_tracer *tracer;
+    pthread_barrier_t *phase; /* between warm-up and measurement */
+    int rounds;               /* per phase */
+    int failed_flushes;
+} producer_arg;
+
+enum { ROUND_SPANS = 256 };
+
+/* Rounds of ROUND_SPANS spans, each followed by a flush: at most that many
+ * spans per thread are in flight. */
+static void *producer(void *p)
+{
+    producer_arg *a = p;
+    for (int phase = 0; phase < 2; phase++) {
+        for (int r = 0; r < a->rounds; r++) {
+            for (int i = 0; i < ROUND_SPANS; i++)
+                workload_span(a->tracer);
+            if (ctel_sdk_force_flush(a->sdk, 30000) != CTEL_OK)
+                a->failed_flushes++; /* cmocka asserts belong to the main thread */
+        }
+        pthread_barrier_wait(a->phase);
+        pthread_barrier_wait(a->phase);
+    }
+    return NULL;
+}
+
+/* `threads` producers run `rounds` rounds to warm up, then as many again,
+ * in which ctel may allocate at most `max_allocs` times; every span is
+ * exported. */
+static void steady_state(int threads, int rounds, unsigned long max_allocs)
+{
+    ts_counting_exporter c = {0};
+    ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
+    bo.max_queue_size = 4096;
+    bo.max_export_batch_size = 128;
+    bo.schedule_delay_ms = 60000;
+    ctel_span_processor *proc = NULL;
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
+                     CTEL_OK);
+    ctel_sdk *sdk = ts_sdk_with_processor(proc);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "steady", NULL, NULL);
+    pthread_barrier_t phase;
+    pthread_barrier_init(&phase, NULL, (unsigned)threads + 1);
+    pthread_t tid[4];
+    producer_arg args[4];
+    for (int i = 0; i < threads; i++) {
+        args[i] = (producer_arg){sdk, t, &phase, rounds, 0};
+        assert_int_equal(pthread_create(&tid[i], NULL, producer, &args[i]), 0);
+    }
+    pthread_barrier_wait(&phase); /* warm-up done */
+    unsigned long warm = atomic_load(&g_allocs);
+    pthread_barrier_wait(&phase);
+    pthread_barrier_wait(&phase); /* measured phase done */
+    unsigned long measured = atomic_load(&g_allocs) - warm;
+    pthread_barrier_wait(&phase);
+    for (int i = 0; i < threads; i++) {
+        pthread_join(tid[i], NULL);
+        assert_int_equal(args[i].failed_flushes, 0);
+    }
+    pthread_barrier_destroy(&phase);
+    if (measured > max_allocs)
+        fprintf(stderr, "%lu allocations in the measured rounds (at most %lu)\n", measured,
+                max_allocs);
+    assert_true(measured <= max_allocs);
+    assert_int_equal(atomic_load(&c.spans), 2ul * threads * rounds * ROUND_SPANS);
+    ctel_sdk_destroy(sdk);
+}
+
+/* One thread: each round leaves the pool as it found it, so the measured
+ * rounds allocate nothing at all. */
+static void test_one_thread_allocates_nothing_in_steady_state(void **state)
+{
+    (void)state;
+    steady_state(1, 50, 0);
+}
+
+/* Two threads: how many free records sit idle in each thread's magazines
+ * and in the worker's partly filled returns while the other thread runs
+ * short varies with the interleaving, and a combination not seen in the
+ * warm-up rounds still takes more records now and then (up to 66
+ * allocations, a magazine's worth, in 40 runs with both CPUs loaded). That
+ * slack is bounded by the magazines (2 per thread, 1 per home returned to):
+ * six magazines of records. Anything per span, per batch (800) or per flush
+ * (800) in these 102,400 spans would be far more. */
+static void test_two_threads_allocate_nothing_in_steady_state(void **state)
+{
+    (void)state;
+    steady_state(2, 200, 6 * (CTEL__MAG_SIZE + 1));
+}
+
+/* With no SDK left the pool is trimmed: every allocation has been freed
+ * (this runs last; earlier tests left records in the pool and in this
+ * thread's magazines). */
+static void test_everything_is_freed(void **state)
+{
+    (void)state;
+    take(1000);
+    put_back(1000);
+    ctel__span_pool_trim();
+    assert_int_equal(atomic_load(&g_allocs), atomic_load(&g_frees));
+}
+
+int main(void)
+{
+    ctel_allocator al = {count_malloc, count_realloc, count_free, NULL};
+    if (ctel_set_allocator(&al) != CTEL_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_records_are_recycled),
+        cmocka_unit_test(test_one_thread_allocates_nothing_in_steady_state),
+        cmocka_unit_test(test_two_threads_allocate_nothing_in_steady_state),
+        cmocka_unit_test(test_everything_is_freed),
+    };
+    return cmocka_run_group_tests_name("sdk/trace/span_pool", tests, NULL, NULL);
+}
