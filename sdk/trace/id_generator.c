@@ -20,6 +20,7 @@
  * cache line per ID.
  */
 #include "sdk/internal.h"
+#include "sdk/common/mul_fold.h"
 #include "sdk/trace/span_internal.h"
 
 #include <errno.h>
@@ -46,8 +47,7 @@ static _Atomic uint64_t g_fallback_counter;
 static inline uint64_t wyrand(uint64_t *s)
 {
     *s += 0xa0761d6478bd642full;
-    unsigned __int128 m = (unsigned __int128)*s * (*s ^ 0xe7037ed1a0b428dbull);
-    return (uint64_t)(m >> 64) ^ (uint64_t)m;
+    return ctel__mul_fold(*s, *s ^ 0xe7037ed1a0b428dbull);
 }
 
 static void on_fork_child(void)
