@@ -18,4 +18,8 @@ ctel_status ctel__otlp_probe_config(const ctel__otlp_config *cfg, uint32_t timeo
 ctel_status ctel__otlp_exporter_ready(const ctel_span_exporter *exp, uint32_t timeout_ms,
                                       ctel_probe_result *out);
 
+/* The exporter's delivery pipeline (sdk/pipeline/delivery.h); NULL if `exp`
+ * is not an OTLP exporter or sends directly. For tests that reach into it. */
+struct ctel__delivery *ctel__otlp_exporter_delivery(const ctel_span_exporter *exp);
+
 #endif

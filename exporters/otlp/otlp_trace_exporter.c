@@ -389,6 +389,12 @@ ctel_status ctel_otlp_exporter_get_stats(const ctel_span_exporter *exp,
     return CTEL_OK;
 }
 
+struct ctel__delivery *ctel__otlp_exporter_delivery(const ctel_span_exporter *exp)
+{
+    otlp_trace_exporter *x = ctel__span_exporter_state_of(exp, otlp_export);
+    return x ? x->delivery : NULL;
+}
+
 ctel_status ctel__otlp_exporter_ready(const ctel_span_exporter *exp, uint32_t timeout_ms,
                                       ctel_probe_result *out)
 {

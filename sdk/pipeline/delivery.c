@@ -75,6 +75,12 @@ struct ctel__delivery {
     } spare[4];
     int nspare;
 
+    /* What stats and readiness readers see (see publish): guarded by
+     * pub_lock, a leaf lock held only to copy. */
+    pthread_mutex_t pub_lock;
+    ctel__delivery_stats pub;
+    uint64_t pub_open_until_ns; /* the breaker's cool-down end while open; else 0 */
+
     /* fork() (see sdk/common/fork.h), all under lock */
     ctel__fork_entry fork_entry;
     bool pause;            /* prepare asks the sender to park */
@@ -137,16 +143,57 @@ static void spill_locked(ctel__delivery *d, request *r)
     release_request(d, r);
 }
 
-/* Unlocks, then emits what the breaker wanted to say: the user's log handler
- * must never run under the delivery lock (it may ask for stats). */
+/* Copies the counters, the queue's size and the breaker's state for readers.
+ * Stats and readiness are asked for by application threads and health
+ * endpoints, which must never wait for what the delivery lock covers: disk
+ * writes and fsyncs of the spill, and spill stats while the sender reads
+ * the disk. So readers copy this snapshot under pub_lock instead, and every
+ * thread that changes what they see publishes before it lets go of the
+ * lock (unlock_and_log, sender_wait). Lock held; lock order: delivery, then
+ * spill, then pub_lock. */
+static void publish(ctel__delivery *d)
+{
+    ctel__delivery_stats s = d->st;
+    s.queued = d->queued_items;
+    s.queued_bytes = d->queued_bytes;
+    s.in_flight = d->in_flight_items;
+    s.breaker_state = d->breaker.state;
+    s.breaker_opens = d->breaker.opens;
+    s.next_attempt_unix_ns = 0; /* the reader's clock decides */
+    if (d->spill) {
+        ctel__spill_stats ss;
+        ctel__spill_get_stats(d->spill, &ss);
+        s.on_disk = ss.items_on_disk;
+        s.dropped_spill_full = ss.items_dropped_full;
+        s.dropped_spill_age = ss.items_dropped_age;
+        s.corrupt_spill_records = ss.records_corrupt;
+    }
+    uint64_t open_until = ctel__breaker_next_attempt_ns(&d->breaker, 0);
+    pthread_mutex_lock(&d->pub_lock);
+    d->pub = s;
+    d->pub_open_until_ns = open_until;
+    pthread_mutex_unlock(&d->pub_lock);
+}
+
+/* Publishes, unlocks, then emits what the breaker wanted to say: the user's
+ * log handler must never run under the delivery lock (it may ask for
+ * stats). */
 static void unlock_and_log(ctel__delivery *d)
 {
+    publish(d);
     ctel_log_level level;
     char msg[sizeof d->breaker.pending_log];
     bool have = ctel__breaker_take_log(&d->breaker, &level, msg, sizeof msg);
     pthread_mutex_unlock(&d->lock);
     if (have)
         ctel__log(level, "%s", msg);
+}
+
+/* The sender's waits: what it changed is published first. Lock held. */
+static void sender_wait(ctel__delivery *d, uint64_t until_ns)
+{
+    publish(d);
+    wait_until(&d->wake, &d->lock, until_ns);
 }
 
 /* The oldest spilled request, or NULL (none, or no spill). */
@@ -293,7 +340,7 @@ static outcome deliver(ctel__delivery *d, request *r, uint64_t *rejected)
                 break;
             d->in_backoff = true;
             pthread_cond_broadcast(&d->idle); /* a flush must not sit it out */
-            wait_until(&d->wake, &d->lock, wake_at);
+            sender_wait(d, wake_at);
             d->in_backoff = false;
         }
         unlock_and_log(d);
@@ -364,7 +411,7 @@ static void *sender_main(void *arg)
             d->parked = true;
             pthread_cond_broadcast(&d->idle);
             while (d->pause && !d->abort)
-                pthread_cond_wait(&d->wake, &d->lock);
+                sender_wait(d, UINT64_MAX);
             d->parked = false;
             continue;
         }
@@ -383,14 +430,14 @@ static void *sender_main(void *arg)
             uint64_t until = next_attempt;
             if (d->stopping && d->stop_deadline_ns < until)
                 until = d->stop_deadline_ns;
-            wait_until(&d->wake, &d->lock, until);
+            sender_wait(d, until);
             continue;
         }
         request *r = NULL;
         bool replay = false;
         if (d->spill && now >= d->next_replay_ns && (!d->head || d->replay_turn) &&
             !d->stopping) {
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             r = peek_spill(d);
             pthread_mutex_lock(&d->lock);
             replay = r != NULL;
@@ -403,7 +450,7 @@ static void *sender_main(void *arg)
             if (d->stopping)
                 break;
             pthread_cond_broadcast(&d->idle);
-            wait_until(&d->wake, &d->lock, d->spill ? d->next_replay_ns : UINT64_MAX);
+            sender_wait(d, d->spill ? d->next_replay_ns : UINT64_MAX);
             continue;
         }
         d->busy = true;
@@ -411,7 +458,7 @@ static void *sender_main(void *arg)
             d->in_flight_items = r->items;
             d->in_flight_seq = r->seq;
         }
-        pthread_mutex_unlock(&d->lock);
+        unlock_and_log(d);
 
         uint64_t rejected = 0;
         outcome o = deliver(d, r, &rejected);
@@ -492,7 +539,7 @@ static void *sender_main(void *arg)
     }
     d->exited = true;
     pthread_cond_broadcast(&d->idle);
-    pthread_mutex_unlock(&d->lock);
+    unlock_and_log(d);
     return NULL;
 }
 
@@ -506,7 +553,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
         pthread_mutex_lock(&d->lock);
         d->st.submitted += items;
         d->st.dropped_queue_full += items;
-        pthread_mutex_unlock(&d->lock);
+        unlock_and_log(d);
         ctel__buf_free(body);
         return CTEL_ERR_NO_MEMORY;
     }
@@ -534,7 +581,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
              * export worker, never an application thread) */
             spill_locked(d, r);
             pthread_cond_broadcast(&d->idle);
-            pthread_mutex_unlock(&d->lock);
+            unlock_and_log(d);
             return CTEL_OK;
         }
         /* keep the newest: drop the oldest until it fits */
@@ -554,7 +601,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->queued_bytes += r->len;
     d->queued_items += r->items;
     pthread_cond_signal(&d->wake);
-    pthread_mutex_unlock(&d->lock);
+    unlock_and_log(d);
     if (warn_full)
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
                          "%s: export queue full (%zu bytes); oldest requests dropped: the "
@@ -647,39 +694,36 @@ void ctel__delivery_reuse_buffer(ctel__delivery *d, ctel__buf *b)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Readers: the published snapshot (see publish), never the delivery lock.
+ * Returns when the breaker's cool-down ends (unix ns), 0 if it is not open
+ * or the cool-down is over. */
+static uint64_t read_published(ctel__delivery *d, ctel__delivery_stats *out)
+{
+    pthread_mutex_lock(&d->pub_lock);
+    *out = d->pub;
+    uint64_t open_until = d->pub_open_until_ns;
+    pthread_mutex_unlock(&d->pub_lock);
+    uint64_t now = ctel__mono_ns();
+    return open_until > now ? ctel_now_unix_nano() + (open_until - now) : 0;
+}
+
+struct ctel__spill *ctel__delivery_spill(ctel__delivery *d)
+{
+    return d->spill;
+}
+
 void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out)
 {
-    pthread_mutex_lock(&d->lock);
-    *out = d->st;
-    out->queued = d->queued_items;
-    out->queued_bytes = d->queued_bytes;
-    out->in_flight = d->in_flight_items;
-    out->breaker_state = d->breaker.state;
-    out->breaker_opens = d->breaker.opens;
-    uint64_t now = ctel__mono_ns();
-    uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
-    out->next_attempt_unix_ns = next ? ctel_now_unix_nano() + (next - now) : 0;
-    if (d->spill) { /* lock order: delivery, then spill */
-        ctel__spill_stats ss;
-        ctel__spill_get_stats(d->spill, &ss);
-        out->on_disk = ss.items_on_disk;
-        out->dropped_spill_full = ss.items_dropped_full;
-        out->dropped_spill_age = ss.items_dropped_age;
-        out->corrupt_spill_records = ss.records_corrupt;
-    }
-    pthread_mutex_unlock(&d->lock);
+    out->next_attempt_unix_ns = read_published(d, out);
 }
 
 ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *next_attempt_unix_ns)
 {
-    pthread_mutex_lock(&d->lock);
-    ctel_breaker_state s = d->breaker.state;
-    uint64_t now = ctel__mono_ns();
-    uint64_t next = ctel__breaker_next_attempt_ns(&d->breaker, now);
-    pthread_mutex_unlock(&d->lock);
+    ctel__delivery_stats s;
+    uint64_t next = read_published(d, &s);
     if (next_attempt_unix_ns)
-        *next_attempt_unix_ns = next ? ctel_now_unix_nano() + (next - now) : 0;
-    return s;
+        *next_attempt_unix_ns = next;
+    return s.breaker_state;
 }
 
 /* Opens the spill at d->spill_opts; without one the delivery drops and
@@ -751,6 +795,7 @@ static void fork_lock(void *obj)
 {
     ctel__delivery *d = obj;
     pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&d->pub_lock); /* a reader may hold it */
 }
 
 static void fork_parent(void *obj)
@@ -763,6 +808,7 @@ static void fork_parent(void *obj)
     d->fork_interrupted = false;
     d->pause = false;
     pthread_cond_broadcast(&d->wake);
+    pthread_mutex_unlock(&d->pub_lock);
     pthread_mutex_unlock(&d->lock);
 }
 
@@ -791,6 +837,7 @@ static void fork_child(void *obj)
 {
     ctel__delivery *d = obj;
     ctel__fork_reinit_mutex(&d->lock);
+    ctel__fork_reinit_mutex(&d->pub_lock);
     ctel__fork_reinit_cond(&d->wake, true);
     ctel__fork_reinit_cond(&d->idle, true);
     while (d->head)
@@ -834,6 +881,7 @@ static void fork_child(void *obj)
         d->shutdown_done = true;
         d->exited = true;
     }
+    publish(d); /* only this thread exists until the hooks return */
 }
 
 static const ctel__fork_ops k_fork_ops = {
@@ -870,6 +918,7 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
     ctel__breaker_init(&d->breaker, d->name);
 
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->pub_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -882,6 +931,7 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
         if (!d->spill_dir) {
             pthread_cond_destroy(&d->wake);
             pthread_cond_destroy(&d->idle);
+            pthread_mutex_destroy(&d->pub_lock);
             pthread_mutex_destroy(&d->lock);
             ctel__free(d->name);
             ctel__free(d);
@@ -891,10 +941,12 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
                                               opts->spill_max_age_ms, opts->spill_drop_newest};
         open_spill(d, false);
     }
+    publish(d); /* the sender does not exist yet */
     if (pthread_create(&d->thread, NULL, sender_main, d) != 0) {
         ctel__spill_close(d->spill);
         pthread_cond_destroy(&d->wake);
         pthread_cond_destroy(&d->idle);
+        pthread_mutex_destroy(&d->pub_lock);
         pthread_mutex_destroy(&d->lock);
         ctel__free(d->spill_dir);
         ctel__free(d->name);
@@ -923,6 +975,7 @@ void ctel__delivery_destroy(ctel__delivery *d)
         ctel__free(d->spare[i].data);
     pthread_cond_destroy(&d->wake);
     pthread_cond_destroy(&d->idle);
+    pthread_mutex_destroy(&d->pub_lock);
     pthread_mutex_destroy(&d->lock);
     ctel__free(d->spill_dir);
     ctel__free(d->name);

@@ -27,7 +27,10 @@
  *
  * Thread-safety: submit, flush, stats and shutdown may be called from any
  * thread; the transport is only used by the sender thread (and interrupted
- * from shutdown, and from fork's prepare).
+ * from shutdown, and from fork's prepare). Stats and the breaker's state
+ * never wait for the delivery's lock: they copy a snapshot the sender and
+ * submitters publish whenever they let go of it, so a health endpoint or
+ * readiness probe answers even while the sender waits on a slow disk.
  *
  * fork() (sdk/common/fork.h): prepare parks the sender; an attempt it cuts
  * short is not counted and its request returns to the queue head. A child
@@ -106,6 +109,10 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
 ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
                                   uint32_t budget_ms);
 
+/* The delivery's disk spill (NULL without one). For tests that hold its lock
+ * to stand for a disk that does not answer. */
+struct ctel__spill *ctel__delivery_spill(ctel__delivery *d);
+
 /* Gives `b` (which must be empty: data NULL) a buffer of an earlier,
  * settled request if one is kept, so encoding does not allocate anew. */
 void ctel__delivery_reuse_buffer(ctel__delivery *d, ctel__buf *b);
@@ -125,9 +132,11 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms);
  * otherwise. Once only (then CTEL_ERR_SHUTDOWN). */
 ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms);
 
+/* The counters as of the last time a thread that changed them let go of
+ * the delivery's lock (exact at a quiet moment); never waits for the lock. */
 void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out);
 
-/* The breaker's state (cheap; for readiness). */
+/* The breaker's state, from the same snapshot (cheap; for readiness). */
 ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *next_attempt_unix_ns);
 
 /* Shuts down (if not yet, with a 5 s deadline) and frees. NULL: no-op. */
