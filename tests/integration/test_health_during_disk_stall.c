@@ -65,15 +65,6 @@ static void *health_endpoint(void *p)
     return NULL;
 }
 
-static void make_spans(ctel_tracer *t, int n)
-{
-    for (int i = 0; i < n; i++) {
-        ctel_span *s = ctel_span_start(t, "op", NULL);
-        ctel_span_set_attr_int(s, "i", i);
-        ctel_span_end(s);
-    }
-}
-
 static void test_stats_and_readiness_answer_while_the_disk_hangs(void **state)
 {
     (void)state;
@@ -98,7 +89,7 @@ static void test_stats_and_readiness_answer_while_the_disk_hangs(void **state)
     /* Refused attempts open the breaker (threshold 5, one attempt each). */
     ctel_otlp_exporter_stats st;
     for (int i = 0; i < 50; i++) {
-        make_spans(t, 10);
+        ts_end_spans(t, 10);
         ctel_sdk_force_flush(sdk, 2000);
         assert_int_equal(ctel_otlp_exporter_get_stats(exp, &st), CTEL_OK);
         if (st.breaker_state == CTEL_BREAKER_OPEN)
@@ -112,7 +103,7 @@ static void test_stats_and_readiness_answer_while_the_disk_hangs(void **state)
     ctel__spill *spill = ctel__delivery_spill(ctel__otlp_exporter_delivery(exp));
     assert_non_null(spill);
     pthread_mutex_lock(&spill->mu);
-    make_spans(t, 100);
+    ts_end_spans(t, 100);
     sleep_ms(300); /* the batch worker exports after 20 ms; the sender spills */
 
     health_call h = {.sdk = sdk, .exp = exp};

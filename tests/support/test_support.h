@@ -42,4 +42,8 @@ ctel_span_exporter *ts_counting_exporter_create(ts_counting_exporter *state);
  * failure. */
 ctel_sdk *ts_sdk_with_processor(ctel_span_processor *proc);
 
+/* Starts and ends `n` spans named "op", each with the attribute i = its
+ * number. */
+void ts_end_spans(ctel_tracer *t, int n);
+
 #endif

@@ -29,12 +29,7 @@ static ctel_sdk *batch_sdk(ts_counting_exporter *state, int queue, int batch, in
 
 static void end_spans(ctel_sdk *sdk, int n)
 {
-    ctel_tracer *t = ctel_sdk_tracer(sdk, "batch-test", NULL, NULL);
-    for (int i = 0; i < n; i++) {
-        ctel_span *s = ctel_span_start(t, "s", NULL);
-        ctel_span_set_attr_int(s, "i", i);
-        ctel_span_end(s);
-    }
+    ts_end_spans(ctel_sdk_tracer(sdk, "batch-test", NULL, NULL), n);
 }
 
 static void test_flush_exports_everything_in_batches(void **state)
