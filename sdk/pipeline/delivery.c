@@ -40,13 +40,17 @@ void ctel__delivery_publish(ctel__delivery *d)
     ctel__delivery_stats s = d->st;
     s.queued = d->queued_items;
     s.queued_bytes = d->queued_bytes;
-    s.in_flight = d->in_flight_items;
+    s.in_flight = d->in_flight_items + d->spilling_items;
     s.breaker_state = d->breaker.state;
     s.breaker_opens = d->breaker.opens;
     s.next_attempt_unix_ns = 0; /* the reader's clock decides */
     if (d->spill) {
-        ctel__spill_stats ss;
-        ctel__spill_get_stats(d->spill, &ss);
+        /* While a write is under way (lock let go) its items are in flight
+         * here and may already be on disk there: keep the spill's stats
+         * from before it. */
+        if (!d->spilling)
+            ctel__spill_get_stats(d->spill, &d->spill_seen);
+        const ctel__spill_stats ss = d->spill_seen;
         s.on_disk = ss.items_on_disk;
         s.dropped_spill_full = ss.items_dropped_full;
         s.dropped_spill_age = ss.items_dropped_age;
@@ -109,7 +113,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
         if (d->spill) {
             /* full: the newest goes straight to disk (the caller is the
              * export worker, never an application thread) */
-            ctel__delivery_spill_locked(d, r);
+            ctel__delivery_spill_request(d, r);
             pthread_cond_broadcast(&d->idle);
             ctel__delivery_unlock_and_log(d);
             return CTEL_OK;
@@ -146,8 +150,10 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
     pthread_mutex_lock(&d->lock);
     uint64_t target = d->next_seq; /* everything submitted before the call */
     pthread_cond_signal(&d->wake);
+    /* (a request being written to disk may be older than the call: wait
+     * for every write under way) */
     while (((d->head && d->head->seq <= target) ||
-            (d->in_flight_seq && d->in_flight_seq <= target)) &&
+            (d->in_flight_seq && d->in_flight_seq <= target) || d->spilling) &&
            !d->exited) {
         /* breaker open without a spill: requests wait in memory for it, and
          * that is as far as a flush can take them */

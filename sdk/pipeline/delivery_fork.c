@@ -95,6 +95,8 @@ static void fork_child(void *obj)
     d->queued_bytes = 0;
     d->queued_items = 0;
     d->in_flight_items = 0;
+    d->spilling = 0; /* a write under way is the parent's */
+    d->spilling_items = 0;
     d->in_flight_seq = 0;
     d->busy = false;
     d->next_seq = 0;

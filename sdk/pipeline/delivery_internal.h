@@ -43,6 +43,9 @@ struct ctel__delivery {
     uint64_t queued_items;
     uint64_t in_flight_items; /* fresh request being sent */
     bool busy;                /* the sender holds a request */
+    uint32_t spilling;        /* requests being written to disk, lock let go */
+    uint64_t spilling_items;  /* their items: in flight until on disk */
+    ctel__spill_stats spill_seen; /* the spill's, when no write was under way */
     uint64_t next_seq;        /* of the next submitted request */
     bool in_backoff;          /* the sender waits out a backoff / Retry-After */
     uint64_t in_flight_seq;   /* fresh request being delivered; 0: none */
@@ -137,8 +140,9 @@ void ctel__delivery_unlock_and_log(ctel__delivery *d);
 void ctel__delivery_open_spill(ctel__delivery *d, bool forked_child);
 
 /* delivery_sender.c */
-/* Writes a request to disk. Lock held (see there). Takes `r`. */
-void ctel__delivery_spill_locked(ctel__delivery *d, request *r);
+/* Writes a request to disk; lock held, let go for the write (see there).
+ * Takes `r`. */
+void ctel__delivery_spill_request(ctel__delivery *d, request *r);
 void *ctel__delivery_sender_main(void *arg);
 
 /* delivery_fork.c */

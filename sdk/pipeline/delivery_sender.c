@@ -26,15 +26,27 @@ static void note_error(ctel__delivery *d, const ctel__send_result *res)
 
 /* ---- spill I/O -------------------------------------------------------------- */
 
-/* Writes a request to disk. Called with the lock held, so that the items move
- * from "queued/in flight" to "on disk" in one step for stats readers (the
- * write lands in the page cache: no fsync per record). Takes `r`. */
-void ctel__delivery_spill_locked(ctel__delivery *d, request *r)
+/* Writes a request to disk. Called with the lock held, which it lets go
+ * for the write: a write can wait for the disk (a segment rotation
+ * fsyncs), and the export worker submitting the next batch must not wait
+ * with it. Meanwhile the request counts as in flight, and the snapshot
+ * readers see keeps the spill's stats from before the write (see
+ * ctel__delivery_publish), so no reader counts its items twice. Returns
+ * with the lock held. Takes `r`. */
+void ctel__delivery_spill_request(ctel__delivery *d, request *r)
 {
-    if (ctel__spill_write(d->spill, r->data, r->len, r->items, ctel_now_unix_nano()) == CTEL_OK)
+    d->spilling++;
+    d->spilling_items += r->items;
+    pthread_mutex_unlock(&d->lock);
+    ctel_status rc = ctel__spill_write(d->spill, r->data, r->len, r->items, ctel_now_unix_nano());
+    pthread_mutex_lock(&d->lock);
+    d->spilling--;
+    d->spilling_items -= r->items;
+    if (rc == CTEL_OK)
         d->st.spilled += r->items;
     /* a refused write is counted by the spill as dropped_full */
     ctel__delivery_release_request(d, r);
+    pthread_cond_broadcast(&d->idle);
 }
 
 /* The sender's waits: what it changed is published first. Lock held. */
@@ -204,7 +216,7 @@ static void undeliverable(ctel__delivery *d, request *r, outcome o)
         return;
     }
     if (d->spill) {
-        ctel__delivery_spill_locked(d, r);
+        ctel__delivery_spill_request(d, r);
         return;
     }
     if (o == OUT_BREAKER_OPEN && !d->stopping) {
@@ -243,7 +255,7 @@ void *ctel__delivery_sender_main(void *arg)
         if (next_attempt) {
             /* breaker open: keep draining the queue to disk */
             if (d->spill && d->head) {
-                ctel__delivery_spill_locked(d, pop_head(d));
+                ctel__delivery_spill_request(d, pop_head(d));
                 pthread_cond_broadcast(&d->idle);
                 continue;
             }
@@ -319,6 +331,12 @@ void *ctel__delivery_sender_main(void *arg)
                 pthread_cond_broadcast(&d->idle);
                 continue;
             }
+            if (settle && d->spilling) {
+                /* readers see the spill's stats from before the write under
+                 * way: take this record off them here */
+                d->spill_seen.records_on_disk--;
+                d->spill_seen.items_on_disk -= r->items;
+            }
             if (settle && o == OUT_EXHAUSTED) {
                 ctel__log(CTEL_LOG_WARN, "%s: a spilled request failed 5 replays; dropped "
                                          "(%u items)", d->name, r->items);
@@ -354,7 +372,7 @@ void *ctel__delivery_sender_main(void *arg)
     while (d->head) {
         request *r = pop_head(d);
         if (d->spill) {
-            ctel__delivery_spill_locked(d, r);
+            ctel__delivery_spill_request(d, r);
         } else {
             d->st.dropped_shutdown += r->items;
             ctel__delivery_release_request(d, r);

@@ -220,6 +220,7 @@ ctel_status ctel__spill_write(ctel__spill *s, const void *data, size_t len, uint
     s->st.items_on_disk += items;
     s->st.bytes_on_disk += need;
 out:
+    ctel__spill_publish_stats(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -310,6 +311,7 @@ ctel_status ctel__spill_peek(ctel__spill *s, ctel__buf *out, uint32_t *items, ui
         *token = s->token;
         break;
     }
+    ctel__spill_publish_stats(s);
     pthread_mutex_unlock(&s->mu);
     if (rc != CTEL_OK)
         ctel__buf_reset(out);
@@ -334,6 +336,7 @@ ctel_status ctel__spill_consume(ctel__spill *s, uint64_t token)
     if (s->roff >= s->segs[0].size && !ctel__spill_is_writing(s, 0))
         ctel__spill_finish_front(s, false);
     ctel__spill_write_cursor(s);
+    ctel__spill_publish_stats(s);
     pthread_mutex_unlock(&s->mu);
     return CTEL_OK;
 }
@@ -346,7 +349,7 @@ void ctel__spill_get_stats(ctel__spill *s, ctel__spill_stats *out)
         memset(out, 0, sizeof *out);
         return;
     }
-    pthread_mutex_lock(&s->mu);
-    *out = s->st;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->st_lock);
+    *out = s->st_pub;
+    pthread_mutex_unlock(&s->st_lock);
 }

@@ -82,6 +82,8 @@ ctel_status ctel__spill_peek(ctel__spill *s, ctel__buf *out, uint32_t *items, ui
  * if token is not the current oldest record. */
 ctel_status ctel__spill_consume(ctel__spill *s, uint64_t token);
 
+/* The stats as of the end of the last operation; never waits for one under
+ * way (nor for its disk I/O). */
 void ctel__spill_get_stats(ctel__spill *s, ctel__spill_stats *out);
 
 /* Flushes, releases the lock, frees. NULL: no-op. Unread records stay on disk

@@ -138,7 +138,21 @@ struct ctel__spill {
     uint32_t peek_items;
     ctel__buf scratch;
     ctel__spill_stats st;
+    /* `st` as of the end of the last operation, for ctel__spill_get_stats:
+     * a leaf lock held only to copy, so a stats reader never waits for the
+     * disk I/O done under `mu`. */
+    pthread_mutex_t st_lock;
+    ctel__spill_stats st_pub;
 };
+
+/* Publishes s->st for readers. Called with `mu` held at the end of every
+ * operation that changes the stats. */
+static inline void ctel__spill_publish_stats(ctel__spill *s)
+{
+    pthread_mutex_lock(&s->st_lock);
+    s->st_pub = s->st;
+    pthread_mutex_unlock(&s->st_lock);
+}
 
 static inline void ctel__spill_close_fd(int *fd)
 {

@@ -211,6 +211,7 @@ void ctel__spill_close(ctel__spill *s)
     ctel__spill_close_fd(&s->lock_fd); /* releases the flock */
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->st_lock);
     ctel__buf_free(&s->scratch);
     ctel__free(s->segs);
     ctel__free(s->dir);
@@ -236,6 +237,7 @@ ctel_status ctel__spill_open(const ctel__spill_options *opts, ctel__spill **out)
         return CTEL_ERR_NO_MEMORY;
     s->dir_fd = s->lock_fd = s->cursor_fd = s->wfd = s->rfd = -1;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->st_lock, NULL);
     s->dir = ctel__strdup(opts->dir);
     if (!s->dir) {
         abandon(s);
@@ -279,6 +281,7 @@ ctel_status ctel__spill_open(const ctel__spill_options *opts, ctel__spill **out)
         abandon(s);
         return rc;
     }
+    ctel__spill_publish_stats(s); /* what the segments on disk hold */
     *out = s;
     return CTEL_OK;
 }

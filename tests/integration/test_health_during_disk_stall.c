@@ -1,5 +1,6 @@
-/* Integration: stats and readiness answer while the export pipeline's sender
- * is stuck writing to a disk that does not answer. The Collector is down
+/* Integration: stats and readiness answer, and the export worker keeps
+ * handing batches over, while the export pipeline's sender is stuck writing
+ * to a disk that does not answer. The Collector is down
  * (a closed port on loopback, real libcurl), the breaker is open and the
  * sender drains its queue into the disk spill; the test holds the spill's
  * lock, which is what a hung disk looks like to the sender (it waits there
@@ -114,6 +115,17 @@ static void test_stats_and_readiness_answer_while_the_disk_hangs(void **state)
         sleep_ms(5);
     uint64_t waited = mono_ms() - t0;
     bool answered = atomic_load(&h.done);
+    /* The export worker keeps handing batches to the pipeline meanwhile
+     * (they wait in its memory queue), instead of waiting for the disk. */
+    ctel_sdk_stats ss;
+    ctel_sdk_stats_get(sdk, &ss);
+    uint64_t handed = ss.spans_exported;
+    ts_end_spans(t, 200);
+    bool kept_handing = false;
+    for (uint64_t t1 = mono_ms(); !kept_handing && mono_ms() - t1 < 2000; sleep_ms(10)) {
+        ctel_sdk_stats_get(sdk, &ss);
+        kept_handing = ss.spans_exported >= handed + 200;
+    }
     pthread_mutex_unlock(&spill->mu); /* the disk is back */
     pthread_join(tid, NULL);
 
@@ -126,6 +138,7 @@ static void test_stats_and_readiness_answer_while_the_disk_hangs(void **state)
     assert_false(h.all_ready);
     assert_false(h.pr.ready);
     assert_int_equal(h.pr.breaker_state, CTEL_BREAKER_OPEN);
+    assert_true(kept_handing);
 
     /* Once the disk answers, the stuck requests land on it and the
      * accounting adds up. */
@@ -142,7 +155,6 @@ static void test_stats_and_readiness_answer_while_the_disk_hangs(void **state)
                      st.delivered + st.rejected + st.dropped_queue_full +
                          st.dropped_retries_exhausted + st.dropped_spill_full +
                          st.dropped_spill_age + st.dropped_shutdown + st.on_disk);
-    ctel_sdk_stats ss;
     ctel_sdk_stats_get(sdk, &ss);
     assert_int_equal(ss.spans_dropped_queue_full + ss.spans_dropped_export_failed, 0);
     assert_int_equal(st.submitted, ss.spans_exported);
