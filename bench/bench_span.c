@@ -11,11 +11,15 @@
  * (start + end only).
  *
  *   bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T] [--warmup N]
+ *              [--preallocate 0|1]
  *
  * --pin puts application thread i on CPU i (the export worker is left to the
  * scheduler), which removes most run-to-run noise from thread placement.
  * --profile T runs only the sampled T-thread configuration (for perf record).
  * --warmup N sets the number of warm-up rounds before each measured one.
+ * --preallocate 0 runs the batch processor without preallocated span records
+ * (ctel_batch_options.preallocate, on by default here): the record pool then
+ * grows whenever more spans than ever before are in flight.
  * The CPU time of the producers and of everything else (the export worker)
  * is reported per span: it is what the two-thread speed-up is made of.
  */
@@ -81,6 +85,7 @@ static void pin_to(int cpu)
 }
 
 static int g_bare; /* unsampled round without attribute calls */
+static int g_preallocate = 1;
 
 /* Rounds on the same threads: g_warmups warm-ups (3 unless --warmup N) as
  * large as the measured round (the record pool grows to the most spans ever
@@ -159,6 +164,7 @@ static ctel_sdk *make_sdk(long queue, ctel_sampler_kind kind, atomic_ulong *sink
     ctel_sampler *sampler = NULL;
     ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
     bo.max_queue_size = (int32_t)queue;
+    bo.preallocate = g_preallocate;
     if (ctel_span_exporter_create(&ops, sink, &exp) != CTEL_OK ||
         ctel_batch_processor_create(exp, &bo, &proc) != CTEL_OK ||
         ctel_sampler_create(kind, 1.0, &sampler) != CTEL_OK) {
@@ -253,10 +259,12 @@ int main(int argc, char **argv)
             profile = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             g_warmups = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--preallocate") && i + 1 < argc)
+            g_preallocate = atoi(argv[++i]) != 0;
         else {
             fprintf(stderr,
                     "usage: bench_span [--spans N] [--runs R] [--queue Q] [--pin] [--profile T] "
-                    "[--warmup N]\n");
+                    "[--warmup N] [--preallocate 0|1]\n");
             return 2;
         }
     }

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 
 /* Batches up to this size keep their home tags on the worker's stack. */
 #define CTEL__MAX_BATCH_ON_STACK 4096
@@ -434,12 +435,36 @@ static const ctel__fork_ops k_fork_ops = {
     .child = fork_child,
 };
 
+/* ctel_batch_options.preallocate: records for every span that can be in
+ * flight while the worker is behind — a full queue, the batch it is
+ * exporting, the worker's partly filled magazine for each home and two
+ * magazines cached by each of one application thread per CPU — and empty
+ * magazines for all of those, so neither a record nor a magazine is ever
+ * allocated. Not fatal when the memory is not there: the pool then grows
+ * on demand as it does without the option. */
+static void preallocate(const batch_processor *bp)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t threads = cpus > 0 ? (size_t)cpus : 1;
+    size_t cached = (CTEL__POOL_HOMES + 2 * threads) * CTEL__MAG_SIZE;
+    size_t records = (size_t)bp->cfg.max_queue_size + bp->cfg.max_export_batch_size + cached;
+    size_t empties = CTEL__POOL_HOMES + 4 * threads + 1;
+    ctel_status rc = ctel__span_pool_reserve(records, empties);
+    if (rc != CTEL_OK)
+        ctel__log(CTEL_LOG_WARN, "batch processor: cannot preallocate %zu span records (%zu KiB): "
+                                 "%s; the record pool grows on demand instead",
+                  records, records * (sizeof(ctel_span) + CTEL__SPAN_ALIGN) / 1024,
+                  ctel_status_str(rc));
+}
+
 static ctel_status bp_start(struct ctel_span_processor *p, bool sole_owner)
 {
     batch_processor *bp = (batch_processor *)p;
     bp->sole_owner = sole_owner;
     if (bp->thread_started)
         return CTEL_OK;
+    if (bp->cfg.preallocate)
+        preallocate(bp);
     int err = pthread_create(&bp->thread, NULL, worker_main, bp);
     if (err) {
         ctel__log(CTEL_LOG_ERROR, "batch processor: cannot start its worker thread (%s)",

@@ -75,6 +75,12 @@ void ctel__batch_config_resolve(const ctel_batch_options *in, ctel__batch_config
     out->export_timeout_ms = setting(in->export_timeout_ms, "OTEL_BSP_EXPORT_TIMEOUT", 0,
                                      CTEL__DEFAULT_EXPORT_TIMEOUT_MS,
                                      true);
+    if (in->preallocate < -1)
+        ctel__log(CTEL_LOG_WARN, "batch options: preallocate=%d is below -1; using the "
+                                 "environment or default",
+                  (int)in->preallocate);
+    out->preallocate = in->preallocate >= 0 ? in->preallocate > 0
+                                            : ctel__env_bool("CTEL_BSP_PREALLOCATE", false);
     if (out->max_export_batch_size > out->max_queue_size) {
         ctel__log(CTEL_LOG_WARN, "batch size %u exceeds queue size %u; using %u",
                   out->max_export_batch_size, out->max_queue_size, out->max_queue_size);

@@ -28,13 +28,15 @@ typedef struct ctel__batch_config {
     uint32_t max_export_batch_size; /* 1 .. max_queue_size */
     uint32_t schedule_delay_ms;     /* >= 1 */
     uint32_t export_timeout_ms;     /* 0 = no limit */
+    bool preallocate;               /* reserve pool records when started */
 } ctel__batch_config;
 
 /* The specification's default for OTEL_BSP_EXPORT_TIMEOUT. */
 #define CTEL__DEFAULT_EXPORT_TIMEOUT_MS 30000u
 
 /* `in` may be NULL. Explicit positive fields win; then OTEL_BSP_*; then
- * 2048 / 512 / 5000 / 30000. A batch size above the queue size is clamped
+ * 2048 / 512 / 5000 / 30000. preallocate: explicit >= 0, else
+ * CTEL_BSP_PREALLOCATE, else false. A batch size above the queue size is clamped
  * with a warning. Invalid values warn and fall back. */
 void ctel__batch_config_resolve(const ctel_batch_options *in, ctel__batch_config *out);
 

@@ -158,6 +158,15 @@ void ctel__span_pool_return(ctel_span *span, unsigned home);
  * (not those cached by other threads). */
 void ctel__span_pool_trim(void);
 
+/* Adds `records` records (rounded up to whole magazines) and `empties` empty
+ * magazines to the depots, so that many more spans can be in flight before
+ * the pool allocates. All or nothing: CTEL_ERR_NO_MEMORY leaves the pool as
+ * it was. Any thread. */
+ctel_status ctel__span_pool_reserve(size_t records, size_t empties);
+
+/* Records the pool has allocated and not freed (in flight, parked or cached). */
+size_t ctel__span_pool_records(void);
+
 /* Drops a processor's reference to an ended span; the last one recycles it. */
 void ctel__span_release(ctel_span *span);
 

@@ -12,6 +12,11 @@
  * goes back to the core that last wrote it instead of bouncing between
  * application threads. Once the pool holds as many records as are in
  * flight, nothing is allocated. A thread that exits hands its magazines back.
+ *
+ * A batch processor asked to preallocate (ctel_batch_options.preallocate)
+ * puts records for its whole queue into the depots up front
+ * (ctel__span_pool_reserve), so the pool never has to grow while spans pile
+ * up behind a slow export worker.
  */
 #include "sdk/internal.h"
 #include "sdk/trace/span_internal.h"
@@ -24,6 +29,9 @@ typedef struct depot {
     _Alignas(CTEL_CACHELINE) pthread_mutex_t lock;
     magazine *full;  /* magazines with CTEL__MAG_SIZE records */
     magazine *empty; /* magazines with none */
+    /* Written under lock; read without it only to skip a depot with no
+     * empty magazine when looking for one elsewhere. */
+    _Atomic uint32_t nempty;
 } depot;
 
 static depot g_depots[CTEL__POOL_HOMES];
@@ -37,6 +45,8 @@ CTEL__TLS ctel__thread_cache ctel__t_cache;
 /* The worker's partly filled magazines, one per home it returns records to. */
 static CTEL__TLS magazine *t_returns[CTEL__POOL_HOMES];
 static pthread_key_t g_exit_key;
+/* Records allocated and not yet freed (slow paths only). */
+static _Atomic size_t g_records;
 
 void ctel__span_free_chunks(ctel_span *s)
 {
@@ -56,7 +66,31 @@ static void free_records(magazine *m)
         ctel__span_free_chunks(s);
         ctel__free(s->mem);
     }
+    atomic_fetch_sub_explicit(&g_records, m->n, memory_order_relaxed);
     m->n = 0;
+}
+
+/* Called with d->lock held. */
+static void push_empty(depot *d, magazine *m)
+{
+    m->n = 0;
+    m->next = d->empty;
+    d->empty = m;
+    atomic_store_explicit(&d->nempty, atomic_load_explicit(&d->nempty, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* Called with d->lock held. */
+static magazine *pop_empty(depot *d)
+{
+    magazine *m = d->empty;
+    if (m) {
+        d->empty = m->next;
+        atomic_store_explicit(&d->nempty,
+                              atomic_load_explicit(&d->nempty, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
+    }
+    return m;
 }
 
 /* Called with d->lock held. */
@@ -71,8 +105,7 @@ static void depot_put(depot *d, magazine *m)
         m->next = d->full;
         d->full = m;
     } else {
-        m->next = d->empty;
-        d->empty = m;
+        push_empty(d, m);
     }
 }
 
@@ -157,7 +190,27 @@ static ctel_span *new_record(void)
     ctel_span *s = (ctel_span *)p;
     s->mem = mem;
     s->chunks = NULL;
+    atomic_fetch_add_explicit(&g_records, 1, memory_order_relaxed);
     return s;
+}
+
+/* An empty magazine: from depot `home`, else from another depot (empties
+ * drift to the depots threads took full magazines from), else a new one.
+ * NULL when out of memory. */
+static magazine *take_empty(uint32_t home)
+{
+    for (uint32_t i = 0; i < CTEL__POOL_HOMES; i++) {
+        depot *d = &g_depots[(home + i) % CTEL__POOL_HOMES];
+        if (i && !atomic_load_explicit(&d->nempty, memory_order_relaxed))
+            continue;
+        pthread_mutex_lock(&d->lock);
+        magazine *m = pop_empty(d);
+        pthread_mutex_unlock(&d->lock);
+        if (m)
+            return m;
+    }
+    magazine *m = new_magazine();
+    return m;
 }
 
 /* Takes a full magazine from depot `d`, giving `give` (empty, may be NULL)
@@ -168,10 +221,8 @@ static magazine *trade_full(depot *d, magazine *give)
     magazine *full = d->full;
     if (full) {
         d->full = full->next;
-        if (give) {
-            give->next = d->empty;
-            d->empty = give;
-        }
+        if (give)
+            push_empty(d, give);
     }
     pthread_mutex_unlock(&d->lock);
     return full;
@@ -200,19 +251,18 @@ ctel_span *ctel__span_pool_get_slow(void)
     return new_record();
 }
 
-/* Pushes a full magazine into depot `d` and returns an empty one (taken from
- * the depot or allocated; NULL when out of memory). */
-static magazine *swap_full_for_empty(depot *d, magazine *full)
+/* Pushes a full magazine into depot `home` and returns an empty one (see
+ * take_empty; NULL when out of memory). */
+static magazine *swap_full_for_empty(uint32_t home, magazine *full)
 {
+    depot *d = &g_depots[home];
     pthread_mutex_lock(&d->lock);
     full->next = d->full;
     d->full = full;
-    magazine *empty = d->empty;
-    if (empty)
-        d->empty = empty->next;
+    magazine *empty = pop_empty(d);
     pthread_mutex_unlock(&d->lock);
     if (!empty)
-        empty = new_magazine();
+        empty = take_empty(home);
     if (empty)
         empty->n = 0;
     return empty;
@@ -222,6 +272,7 @@ static void drop_record(ctel_span *s)
 {
     ctel__span_free_chunks(s);
     ctel__free(s->mem);
+    atomic_fetch_sub_explicit(&g_records, 1, memory_order_relaxed);
 }
 
 void ctel__span_pool_put_slow(ctel_span *s)
@@ -237,7 +288,7 @@ void ctel__span_pool_put_slow(ctel_span *s)
     if (!tc->registered)
         register_thread();
     if (!tc->cur || !tc->spare) {
-        magazine *m = new_magazine();
+        magazine *m = take_empty(tc->home);
         if (!m) {
             drop_record(s);
             return;
@@ -249,7 +300,7 @@ void ctel__span_pool_put_slow(ctel_span *s)
         return;
     }
     /* Both full: one goes to the home depot. */
-    magazine *empty = swap_full_for_empty(&g_depots[tc->home], tc->cur);
+    magazine *empty = swap_full_for_empty(tc->home, tc->cur);
     tc->cur = empty;
     if (!empty) {
         drop_record(s);
@@ -268,7 +319,7 @@ void ctel__span_pool_return(ctel_span *s, unsigned home)
     }
     if (!t_cache.registered)
         register_thread();
-    m = m ? swap_full_for_empty(&g_depots[home], m) : new_magazine();
+    m = m ? swap_full_for_empty(home, m) : take_empty(home);
     t_returns[home] = m;
     if (!m) {
         drop_record(s);
@@ -285,6 +336,7 @@ void ctel__span_pool_trim(void)
         pthread_mutex_lock(&d->lock);
         magazine *full = d->full, *empty = d->empty;
         d->full = d->empty = NULL;
+        atomic_store_explicit(&d->nempty, 0, memory_order_relaxed);
         pthread_mutex_unlock(&d->lock);
         while (full) {
             magazine *next = full->next;
@@ -312,4 +364,50 @@ void ctel__span_pool_trim(void)
             ctel__free(mine[i]);
         }
     }
+}
+
+ctel_status ctel__span_pool_reserve(size_t records, size_t empties)
+{
+    pthread_once(&g_depots_once, init_depots);
+    size_t nfull = (records + CTEL__MAG_SIZE - 1) / CTEL__MAG_SIZE;
+    /* Everything is allocated before the depots see any of it, so a failure
+     * leaves the pool as it was. */
+    magazine *list = NULL;
+    for (size_t i = 0; i < nfull + empties; i++) {
+        magazine *m = new_magazine();
+        if (!m)
+            goto fail;
+        m->next = list;
+        list = m;
+        while (i < nfull && m->n < CTEL__MAG_SIZE) {
+            ctel_span *s = new_record();
+            if (!s)
+                goto fail;
+            m->items[m->n++] = s;
+        }
+    }
+    /* Spread over the homes: a thread takes from its own depot first and
+     * from the others when that one is empty. */
+    for (uint32_t h = 0; list; h = (h + 1) % CTEL__POOL_HOMES) {
+        magazine *m = list;
+        list = m->next;
+        depot *d = &g_depots[h];
+        pthread_mutex_lock(&d->lock);
+        depot_put(d, m);
+        pthread_mutex_unlock(&d->lock);
+    }
+    return CTEL_OK;
+fail:
+    while (list) {
+        magazine *next = list->next;
+        free_records(list);
+        ctel__free(list);
+        list = next;
+    }
+    return CTEL_ERR_NO_MEMORY;
+}
+
+size_t ctel__span_pool_records(void)
+{
+    return atomic_load_explicit(&g_records, memory_order_relaxed);
 }

@@ -172,6 +172,142 @@ static void test_two_threads_allocate_nothing_in_steady_state(void **state)
     steady_state(2, 200, 6 * (CTEL__MAG_SIZE + 1));
 }
 
+/* ---- preallocation: the export worker stalls and the queue fills ---- */
+
+enum { STALL_QUEUE = 4096, STALL_BATCH = 512, STALL_SPANS = 6000, STALL_CYCLES = 3 };
+
+typedef struct flood_arg {
+    ctel_tracer *tracer;
+    pthread_barrier_t *go;
+} flood_arg;
+
+/* Each cycle: wait for the go, end STALL_SPANS spans, report done. The same
+ * threads serve every cycle, as a service's thread pool would. */
+static void *flood(void *p)
+{
+    flood_arg *a = p;
+    for (int cycle = 0; cycle < STALL_CYCLES; cycle++) {
+        pthread_barrier_wait(a->go);
+        for (int i = 0; i < STALL_SPANS; i++)
+            workload_span(a->tracer);
+        pthread_barrier_wait(a->go);
+    }
+    return NULL;
+}
+
+/* From an empty pool: a warm-up with few spans in flight, then cycles in
+ * which two threads end spans while the exporter sleeps in its call, so the
+ * queue fills and overflows (a full queue plus the batch being exported in
+ * flight). Returns the allocations made during the cycles. */
+static unsigned long allocs_behind_a_stalled_worker(int preallocate)
+{
+    ctel__span_pool_trim();
+    ts_counting_exporter c = {0};
+    ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
+    bo.max_queue_size = STALL_QUEUE;
+    bo.max_export_batch_size = STALL_BATCH;
+    bo.schedule_delay_ms = 60000;
+    bo.preallocate = preallocate;
+    ctel_span_processor *proc = NULL;
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
+                     CTEL_OK);
+    ctel_sdk *sdk = ts_sdk_with_processor(proc);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "stall", NULL, NULL);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 3);
+    pthread_t tid[2];
+    flood_arg arg = {t, &go};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&tid[i], NULL, flood, &arg), 0);
+    for (int r = 0; r < 20; r++) {
+        for (int i = 0; i < ROUND_SPANS; i++)
+            workload_span(t);
+        assert_int_equal(ctel_sdk_force_flush(sdk, 30000), CTEL_OK);
+    }
+    unsigned long before = atomic_load(&g_allocs);
+    for (int cycle = 0; cycle < STALL_CYCLES; cycle++) {
+        atomic_store(&c.delay_ms, 300);
+        pthread_barrier_wait(&go);
+        pthread_barrier_wait(&go);
+        atomic_store(&c.delay_ms, 0);
+        assert_int_equal(ctel_sdk_force_flush(sdk, 30000), CTEL_OK);
+    }
+    unsigned long made = atomic_load(&g_allocs) - before;
+    for (int i = 0; i < 2; i++)
+        pthread_join(tid[i], NULL);
+    pthread_barrier_destroy(&go);
+    ctel_sdk_stats st;
+    ctel_sdk_stats_get(sdk, &st);
+    /* The queue did overflow (the worker was stalled), and every span is
+     * either exported or counted as dropped. */
+    assert_true(st.spans_dropped_queue_full > 0);
+    assert_int_equal(st.spans_exported + st.spans_dropped_queue_full,
+                     20ul * ROUND_SPANS + 2ul * STALL_CYCLES * STALL_SPANS);
+    ctel_sdk_destroy(sdk);
+    return made;
+}
+
+/* Without preallocation the stall sets a new in-flight peak and the pool
+ * grows (by thousands of records); with it, nothing is allocated. */
+static void test_preallocated_pool_allocates_nothing_behind_a_stalled_worker(void **state)
+{
+    (void)state;
+    unsigned long grown = allocs_behind_a_stalled_worker(0);
+    assert_true(grown > STALL_QUEUE / 2);
+    assert_int_equal(allocs_behind_a_stalled_worker(1), 0);
+}
+
+/* The option and CTEL_BSP_PREALLOCATE: the reserve is made when the SDK
+ * starts (a full queue, a batch and the threads' caches), not before. */
+static void test_preallocate_reserves_when_the_sdk_starts(void **state)
+{
+    (void)state;
+    ctel__span_pool_trim();
+    setenv("CTEL_BSP_PREALLOCATE", "true", 1);
+    ts_counting_exporter c = {0};
+    ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
+    bo.max_queue_size = 1000;
+    bo.max_export_batch_size = 100;
+    ctel_span_processor *proc = NULL;
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
+                     CTEL_OK);
+    size_t at_create = ctel__span_pool_records();
+    ctel_sdk *sdk = ts_sdk_with_processor(proc);
+    size_t reserved = ctel__span_pool_records() - at_create;
+    assert_true(reserved >= 1100 + CTEL__POOL_HOMES * CTEL__MAG_SIZE);
+    assert_int_equal(reserved % CTEL__MAG_SIZE, 0);
+    ctel_sdk_destroy(sdk); /* the last SDK: the pool is trimmed */
+    assert_int_equal(ctel__span_pool_records(), 0);
+
+    /* An explicit 0 wins over the environment. */
+    bo.preallocate = 0;
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
+                     CTEL_OK);
+    sdk = ts_sdk_with_processor(proc);
+    assert_int_equal(ctel__span_pool_records(), 0);
+    ctel_sdk_destroy(sdk);
+
+    /* Not a boolean: a warning, and no reserve. */
+    setenv("CTEL_BSP_PREALLOCATE", "lots", 1);
+    bo.preallocate = -1;
+    ts_log_capture_start();
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
+                     CTEL_OK);
+    ts_log_capture_stop();
+    assert_true(ts_log_contains("CTEL_BSP_PREALLOCATE"));
+    sdk = ts_sdk_with_processor(proc);
+    assert_int_equal(ctel__span_pool_records(), 0);
+    ctel_sdk_destroy(sdk);
+
+    /* Unset: no reserve. */
+    unsetenv("CTEL_BSP_PREALLOCATE");
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
+                     CTEL_OK);
+    sdk = ts_sdk_with_processor(proc);
+    assert_int_equal(ctel__span_pool_records(), 0);
+    ctel_sdk_destroy(sdk);
+}
+
 /* With no SDK left the pool is trimmed: every allocation has been freed
  * (this runs last; earlier tests left records in the pool and in this
  * thread's magazines). */
@@ -193,6 +329,8 @@ int main(void)
         cmocka_unit_test(test_records_are_recycled),
         cmocka_unit_test(test_one_thread_allocates_nothing_in_steady_state),
         cmocka_unit_test(test_two_threads_allocate_nothing_in_steady_state),
+        cmocka_unit_test(test_preallocated_pool_allocates_nothing_behind_a_stalled_worker),
+        cmocka_unit_test(test_preallocate_reserves_when_the_sdk_starts),
         cmocka_unit_test(test_everything_is_freed),
     };
     return cmocka_run_group_tests_name("sdk/trace/span_pool", tests, NULL, NULL);
