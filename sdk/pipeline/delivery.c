@@ -27,30 +27,43 @@ void ctel__delivery_release_request(ctel__delivery *d, request *r)
     ctel__delivery_free_request(r);
 }
 
+/* a - b, or 0 if b is ahead (it never is: both grow under rules that keep
+ * b behind; a wrapped gauge would be worse than a missed item). */
+static uint64_t behind(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
 /* Copies the counters, the queue's size and the breaker's state for readers.
  * Stats and readiness are asked for by application threads and health
- * endpoints, which must never wait for what the delivery lock covers: disk
- * writes and fsyncs of the spill, and spill stats while the sender reads
- * the disk. So readers copy this snapshot under pub_lock instead, and every
- * thread that changes what they see publishes before it lets go of the
- * lock (unlock_and_log here, sender_wait in delivery_sender.c). Lock held;
- * lock order: delivery, then spill, then pub_lock. */
+ * endpoints, which must never wait for what the delivery lock covers. So
+ * readers copy this snapshot under pub_lock instead, and every thread that
+ * changes what they see publishes before it lets go of the lock
+ * (unlock_and_log here, sender_wait and spill_request in
+ * delivery_sender.c). Lock held; lock order: delivery, then the spill's
+ * stats lock, then pub_lock.
+ *
+ * Spill writes and consumes run with the lock let go, so the spill's stats
+ * move on their own. Each item is counted exactly once all the same: the
+ * spill publishes its stats as one copy, in which an item handed over is
+ * either still on its way (spill_requested_items is ahead of written +
+ * refused: in flight), on disk, or dropped; and a consumed one is in flight
+ * until the sender settles it (items_replayed ahead of
+ * replay_settled_items). */
 void ctel__delivery_publish(ctel__delivery *d)
 {
     ctel__delivery_stats s = d->st;
     s.queued = d->queued_items;
     s.queued_bytes = d->queued_bytes;
-    s.in_flight = d->in_flight_items + d->spilling_items;
+    s.in_flight = d->in_flight_items;
     s.breaker_state = d->breaker.state;
     s.breaker_opens = d->breaker.opens;
     s.next_attempt_unix_ns = 0; /* the reader's clock decides */
     if (d->spill) {
-        /* While a write is under way (lock let go) its items are in flight
-         * here and may already be on disk there: keep the spill's stats
-         * from before it. */
-        if (!d->spilling)
-            ctel__spill_get_stats(d->spill, &d->spill_seen);
-        const ctel__spill_stats ss = d->spill_seen;
+        ctel__spill_stats ss;
+        ctel__spill_get_stats(d->spill, &ss);
+        s.in_flight += behind(d->spill_requested_items, ss.items_written + ss.items_refused);
+        s.in_flight += behind(ss.items_replayed, d->replay_settled_items);
         s.on_disk = ss.items_on_disk;
         s.dropped_spill_full = ss.items_dropped_full;
         s.dropped_spill_age = ss.items_dropped_age;
@@ -79,6 +92,23 @@ void ctel__delivery_unlock_and_log(ctel__delivery *d)
 
 /* ---- API ------------------------------------------------------------------- */
 
+/* How long submit waits, when the queue is full, for a spill write under way
+ * to make room, before it drops the oldest queued request instead: the
+ * disk is too slow or does not answer, and the export worker calling
+ * submit must not wait with it. */
+#define SUBMIT_SPILL_WAIT_MS 200
+
+/* After shutdown's deadline, how long it waits for the sender to finish (an
+ * interrupted attempt returns at once; a write to a disk that does not
+ * answer may not), and destroy for the sender and writes under way, before
+ * giving up on them. */
+#define STOP_GRACE_MS 2000
+
+static bool queue_full(const ctel__delivery *d, size_t len)
+{
+    return d->head && d->queued_bytes + len > d->opts.max_queue_bytes;
+}
+
 ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
                                   uint32_t budget_ms)
 {
@@ -100,6 +130,14 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     bool warn_full = false;
 
     pthread_mutex_lock(&d->lock);
+    if (d->spill && d->spilling && queue_full(d, r->len)) {
+        /* a write under way (the sender draining the queue to disk) makes
+         * room when it ends; one writer at a time keeps the disk in order */
+        uint64_t until = ctel__deadline_ns(SUBMIT_SPILL_WAIT_MS);
+        while (d->spilling && queue_full(d, r->len) && !d->stopping && !d->exited &&
+               ctel__mono_ns() < until)
+            wait_until(&d->idle, &d->lock, until);
+    }
     if (d->stopping || d->exited) {
         /* not taken: the caller counts it */
         ctel__delivery_release_request(d, r);
@@ -109,8 +147,9 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->st.submitted += items;
     r->seq = ++d->next_seq;
     ctel_status rc = CTEL_OK;
-    if (d->queued_bytes + r->len > d->opts.max_queue_bytes && d->head) {
-        if (d->spill) {
+    bool disk_busy = false;
+    if (queue_full(d, r->len)) {
+        if (d->spill && !d->spilling) {
             /* full: the newest goes straight to disk (the caller is the
              * export worker, never an application thread) */
             ctel__delivery_spill_request(d, r);
@@ -118,6 +157,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
             ctel__delivery_unlock_and_log(d);
             return CTEL_OK;
         }
+        disk_busy = d->spill != NULL;
         /* keep the newest: drop the oldest until it fits */
         while (d->head && d->queued_bytes + r->len > d->opts.max_queue_bytes) {
             request *old = pop_head(d);
@@ -136,7 +176,13 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->queued_items += r->items;
     pthread_cond_signal(&d->wake);
     ctel__delivery_unlock_and_log(d);
-    if (warn_full)
+    if (warn_full && disk_busy)
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                         "%s: export queue full (%zu bytes) and the disk spill has not finished "
+                         "a write in %d ms; oldest requests dropped: the endpoint is down and "
+                         "the disk is slow or not answering",
+                         d->name, d->opts.max_queue_bytes, SUBMIT_SPILL_WAIT_MS);
+    else if (warn_full)
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
                          "%s: export queue full (%zu bytes); oldest requests dropped: the "
                          "endpoint is slow or down (a spill directory would keep them)",
@@ -150,10 +196,10 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
     pthread_mutex_lock(&d->lock);
     uint64_t target = d->next_seq; /* everything submitted before the call */
     pthread_cond_signal(&d->wake);
-    /* (a request being written to disk may be older than the call: wait
-     * for every write under way) */
+    /* (a request being written to disk may be older than the call) */
     while (((d->head && d->head->seq <= target) ||
-            (d->in_flight_seq && d->in_flight_seq <= target) || d->spilling) &&
+            (d->in_flight_seq && d->in_flight_seq <= target) ||
+            ctel__delivery_writing_through(d, target)) &&
            !d->exited) {
         /* breaker open without a spill: requests wait in memory for it, and
          * that is as far as a flush can take them */
@@ -190,7 +236,8 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
                          d->st.dropped_retries_exhausted + d->st.dropped_queue_full;
     d->stop_deadline_ns = ctel__deadline_ns(timeout_ms);
     pthread_cond_broadcast(&d->wake);
-    while (!d->exited && ctel__mono_ns() < d->stop_deadline_ns)
+    /* the sender, and writes to disk a submitter started */
+    while ((!d->exited || d->spilling) && ctel__mono_ns() < d->stop_deadline_ns)
         wait_until(&d->idle, &d->lock, d->stop_deadline_ns);
     if (!d->exited) {
         /* the deadline: cut the attempt in progress short */
@@ -199,16 +246,22 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
         pthread_mutex_unlock(&d->lock);
         d->tr.interrupt(d->tr.state, true);
         pthread_mutex_lock(&d->lock);
-        while (!d->exited)
-            pthread_cond_wait(&d->idle, &d->lock);
+        uint64_t grace = ctel__deadline_ns(STOP_GRACE_MS);
+        while (!d->exited && ctel__mono_ns() < grace)
+            wait_until(&d->idle, &d->lock, grace);
     }
+    bool exited = d->exited;
     /* OK only if nothing was left over: no spill, no drop since the call */
-    bool clean = !d->head && d->st.spilled + d->st.dropped_shutdown +
-                                     d->st.dropped_retries_exhausted +
-                                     d->st.dropped_queue_full ==
-                                 d->settled_at_stop;
+    bool clean = exited && !d->spilling && !d->head &&
+                 d->st.spilled + d->st.dropped_shutdown + d->st.dropped_retries_exhausted +
+                         d->st.dropped_queue_full ==
+                     d->settled_at_stop;
     pthread_mutex_unlock(&d->lock);
-    if (d->thread_started) {
+    if (!exited)
+        ctel__log(CTEL_LOG_ERROR, "%s: shutdown: the sender is still busy %d ms after the "
+                                  "deadline (a disk spill write that does not return?)",
+                  d->name, STOP_GRACE_MS);
+    else if (d->thread_started) {
         pthread_join(d->thread, NULL);
         d->thread_started = false;
     }
@@ -366,7 +419,24 @@ void ctel__delivery_destroy(ctel__delivery *d)
     ctel__fork_unregister(&d->fork_entry);
     if (!d->shutdown_done)
         (void)ctel__delivery_shutdown(d, 5000);
-    else if (d->thread_started)
+    /* Nothing may still use `d`: the sender (after a shutdown that gave up
+     * on it) and writes to disk a submitter started. A disk that never
+     * answers leaves them stuck; then `d` is leaked, not freed under them. */
+    pthread_mutex_lock(&d->lock);
+    uint64_t until = ctel__deadline_ns(STOP_GRACE_MS);
+    while ((!d->exited || d->spilling) && ctel__mono_ns() < until)
+        wait_until(&d->idle, &d->lock, until);
+    bool busy = !d->exited || d->spilling;
+    pthread_mutex_unlock(&d->lock);
+    if (busy) {
+        ctel__log(CTEL_LOG_ERROR, "%s: destroy: a disk spill write has not returned; leaking "
+                                  "the export pipeline instead of freeing memory in use",
+                  d->name);
+        if (d->thread_started)
+            pthread_detach(d->thread);
+        return;
+    }
+    if (d->thread_started)
         pthread_join(d->thread, NULL);
     while (d->head)
         ctel__delivery_free_request(pop_head(d));

@@ -18,7 +18,10 @@
  *              limited and interleaved with fresh ones.
  * The in-memory queue is bounded in bytes: when full, the incoming request
  * goes to disk (with a spill) or the oldest queued one is dropped (keeping the
- * newest data).
+ * newest data). With a spill, a full queue first waits up to 200 ms for a
+ * write under way (one writer at a time); a disk that takes longer costs the
+ * oldest queued request (counted as dropped_queue_full), never an unbounded
+ * wait in submit.
  *
  * Accounting, in items (spans, data points, log records), exact:
  *   submitted + recovered = delivered + rejected + dropped_* + queued
@@ -101,7 +104,9 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
                                   ctel__delivery **out);
 
 /* Hands over one encoded request (body->data is taken over and *body reset;
- * on every return). Never blocks on the network. CTEL_OK: queued or spilled;
+ * on every return). Never blocks on the network; with a full queue waits at
+ * most 200 ms for the disk (see above), plus the write itself when no other
+ * is under way. CTEL_OK: queued or spilled;
  * CTEL_ERR_QUEUE_FULL: an older request (or this one) was dropped to make room
  * (counted); CTEL_ERR_SHUTDOWN after shutdown (not taken, not counted: the caller's). */
 /* `budget_ms` bounds all attempts of this request together, counted from the
@@ -128,8 +133,9 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms);
 /* Delivers what it can within timeout_ms, then interrupts the transport;
  * what is left is spilled (with a spill) or dropped and counted. Returns
  * within the deadline plus a few milliseconds (plus the time to write the
- * queue to disk). CTEL_OK when everything was delivered; CTEL_ERR_TIMEOUT
- * otherwise. Once only (then CTEL_ERR_SHUTDOWN). */
+ * queue to disk, at most 2 s more: a sender still writing then is given up
+ * on, logged). CTEL_OK when everything was delivered and no write is under
+ * way; CTEL_ERR_TIMEOUT otherwise. Once only (then CTEL_ERR_SHUTDOWN). */
 ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms);
 
 /* The counters as of the last time a thread that changed them let go of
@@ -139,7 +145,10 @@ void ctel__delivery_get_stats(ctel__delivery *d, ctel__delivery_stats *out);
 /* The breaker's state, from the same snapshot (cheap; for readiness). */
 ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *next_attempt_unix_ns);
 
-/* Shuts down (if not yet, with a 5 s deadline) and frees. NULL: no-op. */
+/* Shuts down (if not yet, with a 5 s deadline) and frees. Waits up to 2 s
+ * more for the sender and for spill writes submitters started; if one never
+ * returns (a disk that does not answer) the delivery is leaked, with an
+ * error logged, instead of freed under it. NULL: no-op. */
 void ctel__delivery_destroy(ctel__delivery *d);
 
 #endif

@@ -95,8 +95,16 @@ static void fork_child(void *obj)
     d->queued_bytes = 0;
     d->queued_items = 0;
     d->in_flight_items = 0;
-    d->spilling = 0; /* a write under way is the parent's */
-    d->spilling_items = 0;
+    /* A write under way is the parent's; its thread does not exist here,
+     * so nothing would free its copy of the request. */
+    while (d->writing) {
+        request *r = d->writing;
+        d->writing = r->next;
+        ctel__delivery_free_request(r);
+    }
+    d->spilling = 0;
+    d->spill_requested_items = 0; /* a spill of the child's own starts at zero */
+    d->replay_settled_items = 0;
     d->in_flight_seq = 0;
     d->busy = false;
     d->next_seq = 0;

@@ -43,9 +43,17 @@ struct ctel__delivery {
     uint64_t queued_items;
     uint64_t in_flight_items; /* fresh request being sent */
     bool busy;                /* the sender holds a request */
-    uint32_t spilling;        /* requests being written to disk, lock let go */
-    uint64_t spilling_items;  /* their items: in flight until on disk */
-    ctel__spill_stats spill_seen; /* the spill's, when no write was under way */
+    /* Requests being written to disk with the lock let go (linked by
+     * `next`), and how many. */
+    request *writing;
+    uint32_t spilling;
+    /* Items handed to spill writes, ever; the spill's written + refused
+     * items fall behind it by those on their way (in flight). */
+    uint64_t spill_requested_items;
+    /* Items the spill counts as replayed (consumed) that the sender has
+     * settled as delivered, rejected or dropped; behind the spill's count
+     * while a consume runs with the lock let go (in flight). */
+    uint64_t replay_settled_items;
     uint64_t next_seq;        /* of the next submitted request */
     bool in_backoff;          /* the sender waits out a backoff / Retry-After */
     uint64_t in_flight_seq;   /* fresh request being delivered; 0: none */
@@ -143,6 +151,9 @@ void ctel__delivery_open_spill(ctel__delivery *d, bool forked_child);
 /* Writes a request to disk; lock held, let go for the write (see there).
  * Takes `r`. */
 void ctel__delivery_spill_request(ctel__delivery *d, request *r);
+/* A write under way holds a request submitted at or before `seq` (UINT64_MAX:
+ * any write). Lock held. */
+bool ctel__delivery_writing_through(const ctel__delivery *d, uint64_t seq);
 void *ctel__delivery_sender_main(void *arg);
 
 /* delivery_fork.c */

@@ -28,25 +28,42 @@ static void note_error(ctel__delivery *d, const ctel__send_result *res)
 
 /* Writes a request to disk. Called with the lock held, which it lets go
  * for the write: a write can wait for the disk (a segment rotation
- * fsyncs), and the export worker submitting the next batch must not wait
- * with it. Meanwhile the request counts as in flight, and the snapshot
- * readers see keeps the spill's stats from before the write (see
- * ctel__delivery_publish), so no reader counts its items twice. Returns
- * with the lock held. Takes `r`. */
+ * fsyncs), and neither the export worker submitting the next batch nor
+ * the snapshot readers must wait with it. Meanwhile the request is on
+ * `writing` (flush waits for it) and its items count as in flight until the
+ * spill's published stats show them written or refused (see
+ * ctel__delivery_publish). Returns with the lock held. Takes `r`. */
 void ctel__delivery_spill_request(ctel__delivery *d, request *r)
 {
     d->spilling++;
-    d->spilling_items += r->items;
+    r->next = d->writing;
+    d->writing = r;
+    d->spill_requested_items += r->items;
+    ctel__delivery_publish(d);
     pthread_mutex_unlock(&d->lock);
     ctel_status rc = ctel__spill_write(d->spill, r->data, r->len, r->items, ctel_now_unix_nano());
     pthread_mutex_lock(&d->lock);
+    for (request **p = &d->writing; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    }
+    r->next = NULL;
     d->spilling--;
-    d->spilling_items -= r->items;
     if (rc == CTEL_OK)
         d->st.spilled += r->items;
     /* a refused write is counted by the spill as dropped_full */
     ctel__delivery_release_request(d, r);
     pthread_cond_broadcast(&d->idle);
+}
+
+bool ctel__delivery_writing_through(const ctel__delivery *d, uint64_t seq)
+{
+    for (const request *r = d->writing; r; r = r->next)
+        if (r->seq <= seq)
+            return true;
+    return false;
 }
 
 /* The sender's waits: what it changed is published first. Lock held. */
@@ -322,20 +339,22 @@ void *ctel__delivery_sender_main(void *arg)
                     o = OUT_EXHAUSTED;
                 }
             }
-            /* consume under the lock: the items leave "on disk" and enter
-             * their bucket in one step. If the spill dropped the record
+            /* Consume with the lock let go (it rewrites the cursor and may
+             * delete a segment: disk I/O). Its items leave "on disk" in the
+             * spill's stats and count as in flight until settled below
+             * (replay_settled_items). If the spill dropped the record
              * meanwhile (full), it already counted it: count nothing here. */
-            if (settle && ctel__spill_consume(d->spill, r->token) != CTEL_OK) {
-                ctel__delivery_release_request(d, r);
-                d->busy = false;
-                pthread_cond_broadcast(&d->idle);
-                continue;
-            }
-            if (settle && d->spilling) {
-                /* readers see the spill's stats from before the write under
-                 * way: take this record off them here */
-                d->spill_seen.records_on_disk--;
-                d->spill_seen.items_on_disk -= r->items;
+            if (settle) {
+                ctel__delivery_unlock_and_log(d);
+                ctel_status crc = ctel__spill_consume(d->spill, r->token);
+                pthread_mutex_lock(&d->lock);
+                if (crc != CTEL_OK) {
+                    ctel__delivery_release_request(d, r);
+                    d->busy = false;
+                    pthread_cond_broadcast(&d->idle);
+                    continue;
+                }
+                d->replay_settled_items += r->items;
             }
             if (settle && o == OUT_EXHAUSTED) {
                 ctel__log(CTEL_LOG_WARN, "%s: a spilled request failed 5 replays; dropped "

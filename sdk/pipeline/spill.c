@@ -94,6 +94,8 @@ static ctel_status refuse(ctel__spill *s, uint32_t items, ctel_status rc)
 {
     s->st.records_dropped_full++;
     s->st.items_dropped_full += items;
+    s->st.records_refused++;
+    s->st.items_refused += items;
     return rc;
 }
 
@@ -135,11 +137,15 @@ static ctel_status rotate(ctel__spill *s)
 ctel_status ctel__spill_write(ctel__spill *s, const void *data, size_t len, uint32_t items,
                               uint64_t created_unix_ns)
 {
-    if (!s || !data || len == 0)
+    if (!s)
         return CTEL_ERR_INVALID_ARGUMENT;
     uint64_t need = CTEL__SPILL_HDR + (uint64_t)len;
     pthread_mutex_lock(&s->mu);
     ctel_status rc = CTEL_OK;
+    if (!data || len == 0) {
+        rc = refuse(s, items, CTEL_ERR_INVALID_ARGUMENT);
+        goto out;
+    }
     if (len > UINT32_MAX || need > s->max_bytes) {
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
                          "spill %s: a record of %zu bytes can never fit (max_bytes %" PRIu64

@@ -47,6 +47,7 @@ typedef struct ctel__spill_stats {
     uint64_t records_written, items_written, bytes_written; /* bytes include framing */
     uint64_t records_replayed, items_replayed;  /* consumed after peek */
     uint64_t records_dropped_full, items_dropped_full;
+    uint64_t records_refused, items_refused;    /* writes refused (also in dropped_full) */
     uint64_t records_dropped_age, items_dropped_age;
     uint64_t records_corrupt;                   /* torn/corrupted, skipped */
     uint64_t bytes_corrupt;                     /* bytes skipped with them */
@@ -66,7 +67,11 @@ ctel_status ctel__spill_open(const ctel__spill_options *opts, ctel__spill **out)
  * `created_unix_ns`. CTEL_OK; CTEL_ERR_LIMIT when it was refused or cannot
  * fit at all (counted as dropped_full); CTEL_ERR_IO when the disk refused
  * (e.g. ENOSPC: the record is counted as dropped_full and the segment is
- * truncated back to its last whole record). */
+ * truncated back to its last whole record); CTEL_ERR_INVALID_ARGUMENT for
+ * no data (counted as dropped_full; s NULL: not counted). Every call with a
+ * spill ends in items_written or items_refused, published together with
+ * items_on_disk / items_dropped_full, so a caller can tell how many items it
+ * handed over are still on their way. */
 ctel_status ctel__spill_write(ctel__spill *s, const void *data, size_t len, uint32_t items,
                               uint64_t created_unix_ns);
 

@@ -82,7 +82,10 @@ static void test_invalid_arguments(void **state)
     ctel__spill_stats st;
     ctel__spill_get_stats(s, &st);
     assert_int_equal(st.records_written, 0);
-    assert_int_equal(st.records_dropped_full, 0);
+    /* refused, and counted: nothing handed to the spill goes uncounted */
+    assert_int_equal(st.records_refused, 2);
+    assert_int_equal(st.items_refused, 2);
+    assert_int_equal(st.records_dropped_full, 2);
     ctel__spill_close(s);
 }
 
@@ -255,6 +258,7 @@ static void test_full_drops_oldest_segments(void **state)
     assert_int_equal(st.records_written, 100);
     assert_int_equal(st.records_dropped_full, 72);
     assert_int_equal(st.items_dropped_full, 216);
+    assert_int_equal(st.records_refused, 0); /* old records made room: every write landed */
     assert_int_equal(st.records_on_disk, 28);
     assert_int_equal(st.items_on_disk, 84);
     assert_int_equal(st.bytes_on_disk, 28 * REC_BYTES);
@@ -320,6 +324,8 @@ static void test_drop_newest_refuses_and_counts(void **state)
     ctel__spill_get_stats(s, &st);
     assert_int_equal(st.records_dropped_full, 3);
     assert_int_equal(st.items_dropped_full, 18);
+    assert_int_equal(st.records_refused, 3);
+    assert_int_equal(st.items_refused, 18);
     assert_int_equal(st.records_written, 32);
     assert_int_equal(st.records_on_disk, 32);
     /* Reading out a whole segment frees its space. */
