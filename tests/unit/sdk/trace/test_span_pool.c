@@ -80,6 +80,15 @@ static void workload_span(ctel_tracer *t)
     ctel_span_end(s);
 }
 
+/* An SDK exporting through a batch processor with `bo` into `c`. */
+static ctel_sdk *counting_sdk(ts_counting_exporter *c, const ctel_batch_options *bo)
+{
+    ctel_span_processor *proc = NULL;
+    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(c), bo, &proc),
+                     CTEL_OK);
+    return ts_sdk_with_processor(proc);
+}
+
 typedef struct producer_arg {
     ctel_sdk *sdk;
     ctel_tracer *tracer;
@@ -118,10 +127,7 @@ static void steady_state(int threads, int rounds, unsigned long max_allocs)
     bo.max_queue_size = 4096;
     bo.max_export_batch_size = 128;
     bo.schedule_delay_ms = 60000;
-    ctel_span_processor *proc = NULL;
-    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
-                     CTEL_OK);
-    ctel_sdk *sdk = ts_sdk_with_processor(proc);
+    ctel_sdk *sdk = counting_sdk(&c, &bo);
     ctel_tracer *t = ctel_sdk_tracer(sdk, "steady", NULL, NULL);
     pthread_barrier_t phase;
     pthread_barrier_init(&phase, NULL, (unsigned)threads + 1);
@@ -208,10 +214,7 @@ static unsigned long allocs_behind_a_stalled_worker(int preallocate)
     bo.max_export_batch_size = STALL_BATCH;
     bo.schedule_delay_ms = 60000;
     bo.preallocate = preallocate;
-    ctel_span_processor *proc = NULL;
-    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
-                     CTEL_OK);
-    ctel_sdk *sdk = ts_sdk_with_processor(proc);
+    ctel_sdk *sdk = counting_sdk(&c, &bo);
     ctel_tracer *t = ctel_sdk_tracer(sdk, "stall", NULL, NULL);
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, 3);
@@ -281,9 +284,7 @@ static void test_preallocate_reserves_when_the_sdk_starts(void **state)
 
     /* An explicit 0 wins over the environment. */
     bo.preallocate = 0;
-    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
-                     CTEL_OK);
-    sdk = ts_sdk_with_processor(proc);
+    sdk = counting_sdk(&c, &bo);
     assert_int_equal(ctel__span_pool_records(), 0);
     ctel_sdk_destroy(sdk);
 
@@ -291,19 +292,15 @@ static void test_preallocate_reserves_when_the_sdk_starts(void **state)
     setenv("CTEL_BSP_PREALLOCATE", "lots", 1);
     bo.preallocate = -1;
     ts_log_capture_start();
-    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
-                     CTEL_OK);
+    sdk = counting_sdk(&c, &bo);
     ts_log_capture_stop();
     assert_true(ts_log_contains("CTEL_BSP_PREALLOCATE"));
-    sdk = ts_sdk_with_processor(proc);
     assert_int_equal(ctel__span_pool_records(), 0);
     ctel_sdk_destroy(sdk);
 
     /* Unset: no reserve. */
     unsetenv("CTEL_BSP_PREALLOCATE");
-    assert_int_equal(ctel_batch_processor_create(ts_counting_exporter_create(&c), &bo, &proc),
-                     CTEL_OK);
-    sdk = ts_sdk_with_processor(proc);
+    sdk = counting_sdk(&c, &bo);
     assert_int_equal(ctel__span_pool_records(), 0);
     ctel_sdk_destroy(sdk);
 }
