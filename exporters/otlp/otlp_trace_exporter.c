@@ -237,7 +237,10 @@ static void otlp_destroy(void *state)
     if (!x)
         return;
     ctel__fork_unregister(&x->fork_entry);
-    ctel__delivery_destroy(x->delivery); /* before the transport it uses */
+    /* before the transport it uses; a sender that never returned (logged)
+     * may still be in the transport: then both stay allocated */
+    if (!ctel__delivery_destroy(x->delivery))
+        return;
     ctel__otlp_http_destroy(x->http);
     ctel__buf_free(&x->body);
     ctel__otlp_config_free(&x->cfg);

@@ -146,10 +146,13 @@ CTEL_API void ctel_memory_exporter_clear(ctel_memory_exporter *mem);
 
 typedef struct ctel_span_processor ctel_span_processor;
 
-/* Batch processor settings. Each field: explicit value (> 0) > OTEL_BSP_* env
- * > default. max_export_batch_size is clamped to max_queue_size.
+/* Batch processor settings; start from CTEL_BATCH_OPTIONS_INIT (every field
+ * -1: from the environment), as fields are added between 0.x versions. The
+ * sizes and times: explicit value (> 0) > OTEL_BSP_* env > default;
+ * max_export_batch_size is clamped to max_queue_size.
  *
- * preallocate (-1: CTEL_BSP_PREALLOCATE, default false; 0: no; > 0: yes):
+ * preallocate (-1: CTEL_BSP_PREALLOCATE, default false; 0: no, whatever the
+ * environment says; > 0: yes):
  * span records are recycled, and the record pool grows to the most spans
  * ever in flight at once, which is when the export worker falls behind and
  * the queue fills. Preallocating puts records for a full queue, one batch
@@ -157,10 +160,11 @@ typedef struct ctel_span_processor ctel_span_processor;
  * into the pool when the SDK starts, so that ending and starting spans never
  * allocates, however far the worker falls behind. Costs about 0.9 KiB per
  * record, held until the last SDK is destroyed: ~3.5 MiB with the default
- * queue of 2048 on 2 CPUs, ~60 MiB with a queue of 65,536. More application
- * threads than CPUs can still grow the pool, by at most 128 records per
- * extra thread. If the memory cannot be had the SDK starts without it and
- * says so in a warning. */
+ * queue of 2048 on 2 CPUs, ~60 MiB with a queue of 65,536 (CPUs: those
+ * the process may run on). More application threads than CPUs, or many
+ * spans open at once, can still grow the pool (by at most 128 records per
+ * extra thread). Given back when the processor is destroyed. If the memory
+ * cannot be had the SDK starts without it and says so in a warning. */
 typedef struct ctel_batch_options {
     int32_t max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE, default 2048 */
     int32_t max_export_batch_size; /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512 */

@@ -92,10 +92,11 @@ void ctel__delivery_unlock_and_log(ctel__delivery *d)
 
 /* ---- API ------------------------------------------------------------------- */
 
-/* How long submit waits, when the queue is full, for a spill write under way
- * to make room, before it drops the oldest queued request instead: the
- * disk is too slow or does not answer, and the export worker calling
- * submit must not wait with it. */
+/* How long submit waits, when the queue is full, for the spill's disk
+ * work under way (a write, or the sender's peek or consume) to end or make
+ * room, before it drops the oldest queued request instead: the disk is too
+ * slow or does not answer, and the export worker calling submit must not
+ * wait with it. */
 #define SUBMIT_SPILL_WAIT_MS 200
 
 /* After shutdown's deadline, how long it waits for the sender to finish (an
@@ -107,6 +108,11 @@ void ctel__delivery_unlock_and_log(ctel__delivery *d)
 static bool queue_full(const ctel__delivery *d, size_t len)
 {
     return d->head && d->queued_bytes + len > d->opts.max_queue_bytes;
+}
+
+static bool disk_busy(const ctel__delivery *d)
+{
+    return d->spilling || d->reading;
 }
 
 ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
@@ -130,11 +136,13 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     bool warn_full = false;
 
     pthread_mutex_lock(&d->lock);
-    if (d->spill && d->spilling && queue_full(d, r->len)) {
-        /* a write under way (the sender draining the queue to disk) makes
-         * room when it ends; one writer at a time keeps the disk in order */
+    if (d->spill && disk_busy(d) && queue_full(d, r->len)) {
+        /* disk work under way (the sender draining the queue to disk, or
+         * reading a record to replay) ends, or makes room, soon on a disk
+         * that answers; submit adds no second writer to a disk that does
+         * not */
         uint64_t until = ctel__deadline_ns(SUBMIT_SPILL_WAIT_MS);
-        while (d->spilling && queue_full(d, r->len) && !d->stopping && !d->exited &&
+        while (disk_busy(d) && queue_full(d, r->len) && !d->stopping && !d->exited &&
                ctel__mono_ns() < until)
             wait_until(&d->idle, &d->lock, until);
     }
@@ -147,9 +155,9 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->st.submitted += items;
     r->seq = ++d->next_seq;
     ctel_status rc = CTEL_OK;
-    bool disk_busy = false;
+    bool slow_disk = false;
     if (queue_full(d, r->len)) {
-        if (d->spill && !d->spilling) {
+        if (d->spill && !disk_busy(d)) {
             /* full: the newest goes straight to disk (the caller is the
              * export worker, never an application thread) */
             ctel__delivery_spill_request(d, r);
@@ -157,7 +165,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
             ctel__delivery_unlock_and_log(d);
             return CTEL_OK;
         }
-        disk_busy = d->spill != NULL;
+        slow_disk = d->spill != NULL;
         /* keep the newest: drop the oldest until it fits */
         while (d->head && d->queued_bytes + r->len > d->opts.max_queue_bytes) {
             request *old = pop_head(d);
@@ -176,10 +184,10 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->queued_items += r->items;
     pthread_cond_signal(&d->wake);
     ctel__delivery_unlock_and_log(d);
-    if (warn_full && disk_busy)
+    if (warn_full && slow_disk)
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
-                         "%s: export queue full (%zu bytes) and the disk spill has not finished "
-                         "a write in %d ms; oldest requests dropped: the endpoint is down and "
+                         "%s: export queue full (%zu bytes) and the disk spill has been busy "
+                         "for %d ms; oldest requests dropped: the endpoint is down or slow and "
                          "the disk is slow or not answering",
                          d->name, d->opts.max_queue_bytes, SUBMIT_SPILL_WAIT_MS);
     else if (warn_full)
@@ -236,6 +244,7 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
                          d->st.dropped_retries_exhausted + d->st.dropped_queue_full;
     d->stop_deadline_ns = ctel__deadline_ns(timeout_ms);
     pthread_cond_broadcast(&d->wake);
+    pthread_cond_broadcast(&d->idle); /* submitters waiting for the disk give up */
     /* the sender, and writes to disk a submitter started */
     while ((!d->exited || d->spilling) && ctel__mono_ns() < d->stop_deadline_ns)
         wait_until(&d->idle, &d->lock, d->stop_deadline_ns);
@@ -412,10 +421,10 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
     return CTEL_OK;
 }
 
-void ctel__delivery_destroy(ctel__delivery *d)
+bool ctel__delivery_destroy(ctel__delivery *d)
 {
     if (!d)
-        return;
+        return true;
     ctel__fork_unregister(&d->fork_entry);
     if (!d->shutdown_done)
         (void)ctel__delivery_shutdown(d, 5000);
@@ -434,7 +443,7 @@ void ctel__delivery_destroy(ctel__delivery *d)
                   d->name);
         if (d->thread_started)
             pthread_detach(d->thread);
-        return;
+        return false;
     }
     if (d->thread_started)
         pthread_join(d->thread, NULL);
@@ -450,4 +459,5 @@ void ctel__delivery_destroy(ctel__delivery *d)
     ctel__free(d->spill_dir);
     ctel__free(d->name);
     ctel__free(d);
+    return true;
 }

@@ -18,10 +18,14 @@
  *              limited and interleaved with fresh ones.
  * The in-memory queue is bounded in bytes: when full, the incoming request
  * goes to disk (with a spill) or the oldest queued one is dropped (keeping the
- * newest data). With a spill, a full queue first waits up to 200 ms for a
- * write under way (one writer at a time); a disk that takes longer costs the
- * oldest queued request (counted as dropped_queue_full), never an unbounded
- * wait in submit.
+ * newest data). With a spill, a full queue first waits up to 200 ms for the
+ * spill's disk work under way (a write, or the sender reading a record to
+ * replay) to end or make room; a disk that takes longer costs the oldest
+ * queued request (counted as dropped_queue_full) instead of a second wait
+ * on it. Submit writes to disk itself only while no other disk work is
+ * under way; a disk that hangs in that very write holds the caller (the
+ * export worker: application threads never wait, spans beyond the batch
+ * queue are dropped and counted).
  *
  * Accounting, in items (spans, data points, log records), exact:
  *   submitted + recovered = delivered + rejected + dropped_* + queued
@@ -105,8 +109,8 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
 
 /* Hands over one encoded request (body->data is taken over and *body reset;
  * on every return). Never blocks on the network; with a full queue waits at
- * most 200 ms for the disk (see above), plus the write itself when no other
- * is under way. CTEL_OK: queued or spilled;
+ * most 200 ms for the disk (see above), plus its own write when the disk
+ * was idle. CTEL_OK: queued or spilled;
  * CTEL_ERR_QUEUE_FULL: an older request (or this one) was dropped to make room
  * (counted); CTEL_ERR_SHUTDOWN after shutdown (not taken, not counted: the caller's). */
 /* `budget_ms` bounds all attempts of this request together, counted from the
@@ -147,8 +151,10 @@ ctel_breaker_state ctel__delivery_breaker_state(ctel__delivery *d, uint64_t *nex
 
 /* Shuts down (if not yet, with a 5 s deadline) and frees. Waits up to 2 s
  * more for the sender and for spill writes submitters started; if one never
- * returns (a disk that does not answer) the delivery is leaked, with an
- * error logged, instead of freed under it. NULL: no-op. */
-void ctel__delivery_destroy(ctel__delivery *d);
+ * returns (a disk or a name lookup that does not answer) the delivery is
+ * leaked, with an error logged, instead of freed under it, and false is
+ * returned: the transport must then be leaked too (the sender may still be
+ * in it). NULL: no-op, true. */
+bool ctel__delivery_destroy(ctel__delivery *d);
 
 #endif

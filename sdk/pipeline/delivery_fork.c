@@ -103,6 +103,7 @@ static void fork_child(void *obj)
         ctel__delivery_free_request(r);
     }
     d->spilling = 0;
+    d->reading = false;
     d->spill_requested_items = 0; /* a spill of the child's own starts at zero */
     d->replay_settled_items = 0;
     d->in_flight_seq = 0;

@@ -47,6 +47,7 @@ struct ctel__delivery {
      * `next`), and how many. */
     request *writing;
     uint32_t spilling;
+    bool reading; /* the sender peeks or consumes with the lock let go */
     /* Items handed to spill writes, ever; the spill's written + refused
      * items fall behind it by those on their way (in flight). */
     uint64_t spill_requested_items;

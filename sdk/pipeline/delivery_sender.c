@@ -289,9 +289,12 @@ void *ctel__delivery_sender_main(void *arg)
         bool replay = false;
         if (d->spill && now >= d->next_replay_ns && (!d->head || d->replay_turn) &&
             !d->stopping) {
+            d->reading = true;
             ctel__delivery_unlock_and_log(d);
             r = peek_spill(d);
             pthread_mutex_lock(&d->lock);
+            d->reading = false;
+            pthread_cond_broadcast(&d->idle); /* a submitter may wait for the disk */
             replay = r != NULL;
             if (!r)
                 d->next_replay_ns = now + 1000000000u; /* nothing on disk: look again in 1 s */
@@ -345,9 +348,12 @@ void *ctel__delivery_sender_main(void *arg)
              * (replay_settled_items). If the spill dropped the record
              * meanwhile (full), it already counted it: count nothing here. */
             if (settle) {
+                d->reading = true;
                 ctel__delivery_unlock_and_log(d);
                 ctel_status crc = ctel__spill_consume(d->spill, r->token);
                 pthread_mutex_lock(&d->lock);
+                d->reading = false;
+                pthread_cond_broadcast(&d->idle);
                 if (crc != CTEL_OK) {
                     ctel__delivery_release_request(d, r);
                     d->busy = false;

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 /* Batches up to this size keep their home tags on the worker's stack. */
@@ -53,6 +54,8 @@ typedef struct batch_processor {
     _Atomic bool shut_down;   /* no more spans accepted */
     _Atomic bool abandoned;   /* shutdown deadline passed: drop what is left */
     bool sole_owner;          /* the SDK hands ended spans to no one else */
+    size_t reserved_records;  /* preallocated into the pool at start, */
+    size_t reserved_empties;  /* given back at destroy */
 
     /* Counters: written by one side each, read by stats. */
     _Atomic uint64_t dropped_full;
@@ -438,19 +441,35 @@ static const ctel__fork_ops k_fork_ops = {
 /* ctel_batch_options.preallocate: records for every span that can be in
  * flight while the worker is behind — a full queue, the batch it is
  * exporting, the worker's partly filled magazine for each home and two
- * magazines cached by each of one application thread per CPU — and empty
- * magazines for all of those, so neither a record nor a magazine is ever
- * allocated. Not fatal when the memory is not there: the pool then grows
- * on demand as it does without the option. */
-static void preallocate(const batch_processor *bp)
+ * magazines cached by each of one application thread per usable CPU — and
+ * empty magazines for all of those, so neither a record nor a magazine is
+ * ever allocated. Spans open at once beyond those caches' slack are not
+ * counted in. Not fatal when the memory is not there: the pool then grows
+ * on demand as it does without the option. Given back (what is parked)
+ * when the processor is destroyed, so SDKs created and destroyed in turn
+ * (a configuration reload) do not add up. */
+/* The CPUs this process may run on (its affinity mask, which containers
+ * and taskset narrow), else the machine's. */
+static size_t usable_cpus(void)
 {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (size_t)CPU_COUNT(&set);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = cpus > 0 ? (size_t)cpus : 1;
+    return cpus > 0 ? (size_t)cpus : 1;
+}
+
+static void preallocate(batch_processor *bp)
+{
+    size_t threads = usable_cpus();
     size_t cached = (CTEL__POOL_HOMES + 2 * threads) * CTEL__MAG_SIZE;
     size_t records = (size_t)bp->cfg.max_queue_size + bp->cfg.max_export_batch_size + cached;
     size_t empties = CTEL__POOL_HOMES + 4 * threads + 1;
     ctel_status rc = ctel__span_pool_reserve(records, empties);
-    if (rc != CTEL_OK)
+    if (rc == CTEL_OK) {
+        bp->reserved_records = records;
+        bp->reserved_empties = empties;
+    } else
         ctel__log(CTEL_LOG_WARN, "batch processor: cannot preallocate %zu span records (%zu KiB): "
                                  "%s; the record pool grows on demand instead",
                   records, records * (sizeof(ctel_span) + CTEL__SPAN_ALIGN) / 1024,
@@ -604,6 +623,7 @@ static void bp_destroy(struct ctel_span_processor *p)
     }
     ctel_span_exporter_destroy(bp->exporter);
     ctel__span_queue_destroy(&bp->queue);
+    ctel__span_pool_release(bp->reserved_records, bp->reserved_empties);
     pthread_mutex_destroy(&bp->lock);
     pthread_cond_destroy(&bp->wake_cv);
     pthread_cond_destroy(&bp->done_cv);

@@ -164,6 +164,11 @@ void ctel__span_pool_trim(void);
  * it was. Any thread. */
 ctel_status ctel__span_pool_reserve(size_t records, size_t empties);
 
+/* Gives back up to `records` records (whole magazines) and `empties` empty
+ * magazines parked in the depots, for a reserve no longer wanted; records
+ * in flight or cached by threads stay in the pool. Any thread. */
+void ctel__span_pool_release(size_t records, size_t empties);
+
 /* Records the pool has allocated and not freed (in flight, parked or cached). */
 size_t ctel__span_pool_records(void);
 

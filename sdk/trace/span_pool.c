@@ -196,21 +196,24 @@ static ctel_span *new_record(void)
 
 /* An empty magazine: from depot `home`, else from another depot (empties
  * drift to the depots threads took full magazines from), else a new one.
- * NULL when out of memory. */
+ * NULL when out of memory. The first pass skips depots whose count says
+ * they have none; the count is read without the lock, so before allocating
+ * a second pass looks under each lock (only while the pool grows). */
 static magazine *take_empty(uint32_t home)
 {
-    for (uint32_t i = 0; i < CTEL__POOL_HOMES; i++) {
-        depot *d = &g_depots[(home + i) % CTEL__POOL_HOMES];
-        if (i && !atomic_load_explicit(&d->nempty, memory_order_relaxed))
-            continue;
-        pthread_mutex_lock(&d->lock);
-        magazine *m = pop_empty(d);
-        pthread_mutex_unlock(&d->lock);
-        if (m)
-            return m;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < CTEL__POOL_HOMES; i++) {
+            depot *d = &g_depots[(home + i) % CTEL__POOL_HOMES];
+            if (pass == 0 && !atomic_load_explicit(&d->nempty, memory_order_relaxed))
+                continue;
+            pthread_mutex_lock(&d->lock);
+            magazine *m = pop_empty(d);
+            pthread_mutex_unlock(&d->lock);
+            if (m)
+                return m;
+        }
     }
-    magazine *m = new_magazine();
-    return m;
+    return new_magazine();
 }
 
 /* Takes a full magazine from depot `d`, giving `give` (empty, may be NULL)
@@ -405,6 +408,40 @@ fail:
         list = next;
     }
     return CTEL_ERR_NO_MEMORY;
+}
+
+void ctel__span_pool_release(size_t records, size_t empties)
+{
+    pthread_once(&g_depots_once, init_depots);
+    magazine *out = NULL;
+    /* Take whole magazines, going round the depots, until enough or none. */
+    for (bool took = true; took && (records || empties);) {
+        took = false;
+        for (uint32_t h = 0; h < CTEL__POOL_HOMES && (records || empties); h++) {
+            depot *d = &g_depots[h];
+            pthread_mutex_lock(&d->lock);
+            magazine *m = NULL;
+            if (records && d->full) {
+                m = d->full;
+                d->full = m->next;
+                records = records > m->n ? records - m->n : 0;
+            } else if (empties && (m = pop_empty(d)) != NULL) {
+                empties--;
+            }
+            pthread_mutex_unlock(&d->lock);
+            if (m) {
+                m->next = out;
+                out = m;
+                took = true;
+            }
+        }
+    }
+    while (out) {
+        magazine *next = out->next;
+        free_records(out);
+        ctel__free(out);
+        out = next;
+    }
 }
 
 size_t ctel__span_pool_records(void)

@@ -193,6 +193,10 @@ static void test_outage_with_spill(void **state)
             ctel_sink_go_down(sink, 10000);
             went_down = true;
         }
+        /* every snapshot adds up, while requests are spilled, replayed and
+         * consumed off the pipeline's lock */
+        ctel_otlp_exporter_stats now = stats(&r);
+        check_invariant(&now);
         sleep_ms(10);
     }
     ts_log_capture_stop();
@@ -206,8 +210,13 @@ static void test_outage_with_spill(void **state)
                  (unsigned long long)st.on_disk);
     }
     /* the spill drains completely, and the sender settles every answer */
-    for (int i = 0; i < 200 && (stats(&r).on_disk || stats(&r).delivered < r.created); i++)
-        sleep_ms(100);
+    for (int i = 0; i < 1000; i++) {
+        ctel_otlp_exporter_stats now = stats(&r);
+        check_invariant(&now);
+        if (!now.on_disk && now.delivered >= r.created)
+            break;
+        sleep_ms(20);
+    }
     ctel_otlp_exporter_stats st = stats(&r);
     check_sdk_handed_all(&r);
     check_invariant(&st);
