@@ -12,6 +12,10 @@
 #   asan      Debug build under AddressSanitizer + UBSan (leaks included), all tests
 #   tsan      build under ThreadSanitizer (clang), all tests but those labelled
 #             no-tsan (see tests/CMakeLists.txt for the label and its rules)
+#   fuzz      libFuzzer targets (tests/fuzz: propagation headers, Collector
+#             answers, environment configuration, spill files left on disk)
+#             under ASan + UBSan, 20 s each from their seed corpora
+#             (scripts/fuzz.sh)
 # Every stage runs even when an earlier one failed (unless it needs that
 # stage's build), so one run shows every problem. Exit status is non-zero if
 # any stage failed. The last line sums the tests of every ctest run:
@@ -28,7 +32,7 @@ quick=0
 case "${1:-}" in
   "") ;;
   --quick) quick=1 ;;
-  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 
@@ -163,6 +167,8 @@ s_tsan() {
     run_ctest build/ci-tsan -LE no-tsan
 }
 
+s_fuzz() { bash scripts/fuzz.sh 20; }
+
 stage deps "" s_deps
 [ -n "${stage_ok[deps]:-}" ] || { finish || true; exit 1; }
 rm -f "$logdir/release.built"
@@ -184,4 +190,5 @@ else
 fi
 stage asan ci-asan s_asan
 stage tsan ci-tsan s_tsan
+stage fuzz "" s_fuzz
 finish
