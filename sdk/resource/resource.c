@@ -159,7 +159,8 @@ ctel_status ctel__resource_replace_pid(const ctel_resource *r, int64_t old_pid, 
 /* ---- OTEL_RESOURCE_ATTRIBUTES -------------------------------------------- */
 
 /* Trims spaces and percent-decodes s[0..n) into a new string; NULL with
- * *bad set on a malformed escape, NULL without it on out of memory. */
+ * *bad set on a malformed escape or one that decodes to NUL (which a C
+ * string would silently cut there), NULL without it on out of memory. */
 static char *decode(const char *s, size_t n, bool *bad)
 {
     while (n && (*s == ' ' || *s == '\t')) {
@@ -177,7 +178,8 @@ static char *decode(const char *s, size_t n, bool *bad)
             out[o++] = s[i];
             continue;
         }
-        if (i + 2 >= n || ctel__hex_value(s[i + 1]) < 0 || ctel__hex_value(s[i + 2]) < 0) {
+        if (i + 2 >= n || ctel__hex_value(s[i + 1]) < 0 || ctel__hex_value(s[i + 2]) < 0 ||
+            (s[i + 1] == '0' && s[i + 2] == '0')) {
             *bad = true;
             ctel__free(out);
             return NULL;
@@ -230,7 +232,7 @@ static ctel_status env_attributes(ctel_attribute **out, size_t *out_count)
                     ctel__attrs_free(a, count);
                     return CTEL_ERR_NO_MEMORY;
                 }
-                why = "a percent-escape is malformed";
+                why = "a percent-escape is malformed (or %00)";
                 break;
             }
             if (!*key) {

@@ -84,7 +84,8 @@ static void test_malformed_resource_attributes_discarded_whole(void **state)
 {
     (void)state;
     static const char *const bad[] = {"good=1,bad%G1=2", "good=1,v=%4", "good=1,noequals",
-                                      "good=1,=nokey"};
+                                      "good=1,=nokey", "good=1,v=cut%00here",
+                                      "good=1,%00=v"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         setenv("OTEL_RESOURCE_ATTRIBUTES", bad[i], 1);
         ts_log_capture_start();
