@@ -19,7 +19,8 @@ static bool is_baggage_octet(unsigned char c)
 }
 
 /* Percent-decodes into out; invalid UTF-8 in the result becomes U+FFFD.
- * Returns false on a malformed escape or a character outside
+ * Returns false on a malformed escape, on %00 (values are C strings here:
+ * it would cut the value short without a word) or a character outside
  * baggage-octet. */
 static bool decode_value(const char *v, size_t n, ctel__buf *out)
 {
@@ -30,7 +31,7 @@ static bool decode_value(const char *v, size_t n, ctel__buf *out)
         if (c == '%') {
             int hi = i + 2 < n ? ctel__hex_value(v[i + 1]) : -1;
             int lo = i + 2 < n ? ctel__hex_value(v[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 ok = false;
                 break;
             }

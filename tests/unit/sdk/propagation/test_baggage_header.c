@@ -52,6 +52,7 @@ static void test_malformed_header_applies_nothing(void **state)
         "k=v\\",           /* backslash */
         "k=%zz",           /* bad escape */
         "k=%4",            /* short escape */
+        "k=cut%00here",    /* NUL: the value would end there */
         "good=1,bad",      /* one bad member poisons the header */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
