@@ -23,11 +23,7 @@ static void set_or_unset(char *slot, size_t cap, const char *name, const char *v
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool quiet;
-    if (!quiet) {
-        fuzz_quiet_diagnostics();
-        quiet = true;
-    }
+    fuzz_quiet_diagnostics();
     const char *f[FUZZ_MAX_FIELDS];
     char *buf = fuzz_fields(data, size, f);
     static char attrs[1 << 16], service[1 << 12];

@@ -33,11 +33,7 @@ static void remove_dir(const char *dir)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool quiet;
-    if (!quiet) {
-        fuzz_quiet_diagnostics();
-        quiet = true;
-    }
+    fuzz_quiet_diagnostics();
     char dir[] = "/tmp/ctel-fuzz-spill-XXXXXX";
     FUZZ_CHECK(mkdtemp(dir) != NULL);
     if (size > 0 && (data[0] & 1) && size >= 1 + CTEL__SPILL_CURSOR_BYTES) {

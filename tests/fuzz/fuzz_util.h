@@ -53,8 +53,13 @@ static void fuzz_discard_log(ctel_log_level level, const char *message, void *us
     FUZZ_CHECK(message != NULL);
 }
 
+/* Once per process; call it at the top of every input. */
 static inline void fuzz_quiet_diagnostics(void)
 {
+    static int done;
+    if (done)
+        return;
+    done = 1;
     ctel_set_log_handler(fuzz_discard_log, NULL);
     ctel_set_log_level(CTEL_LOG_DEBUG);
 }
