@@ -438,16 +438,6 @@ static const ctel__fork_ops k_fork_ops = {
     .child = fork_child,
 };
 
-/* ctel_batch_options.preallocate: records for every span that can be in
- * flight while the worker is behind — a full queue, the batch it is
- * exporting, the worker's partly filled magazine for each home and two
- * magazines cached by each of one application thread per usable CPU — and
- * empty magazines for all of those, so neither a record nor a magazine is
- * ever allocated. Spans open at once beyond those caches' slack are not
- * counted in. Not fatal when the memory is not there: the pool then grows
- * on demand as it does without the option. Given back (what is parked)
- * when the processor is destroyed, so SDKs created and destroyed in turn
- * (a configuration reload) do not add up. */
 /* The CPUs this process may run on (its affinity mask, which containers
  * and taskset narrow), else the machine's. */
 static size_t usable_cpus(void)
@@ -459,6 +449,16 @@ static size_t usable_cpus(void)
     return cpus > 0 ? (size_t)cpus : 1;
 }
 
+/* ctel_batch_options.preallocate: records for every span that can be in
+ * flight while the worker is behind — a full queue, the batch it is
+ * exporting, the worker's partly filled magazine for each home and two
+ * magazines cached by each of one application thread per usable CPU — and
+ * empty magazines for all of those, so neither a record nor a magazine is
+ * ever allocated. Spans open at once beyond those caches' slack are not
+ * counted in. Not fatal when the memory is not there: the pool then grows
+ * on demand as it does without the option. Given back (what is parked)
+ * when the processor is destroyed, so SDKs created and destroyed in turn
+ * (a configuration reload) do not add up. */
 static void preallocate(batch_processor *bp)
 {
     size_t threads = usable_cpus();

@@ -11,9 +11,17 @@
 
 static _Atomic unsigned long g_allocs, g_frees;
 
+/* > 0: that many more allocations succeed, then they fail */
+static _Atomic long g_fail_after = -1;
+
 static void *count_malloc(size_t n, void *ud)
 {
     (void)ud;
+    long left = atomic_load(&g_fail_after);
+    if (left == 0)
+        return NULL;
+    if (left > 0)
+        atomic_fetch_sub(&g_fail_after, 1);
     atomic_fetch_add(&g_allocs, 1);
     return malloc(n);
 }
@@ -314,6 +322,25 @@ static void test_preallocate_reserves_when_the_sdk_starts(void **state)
     ctel_sdk_destroy(sdk);
 }
 
+/* A reserve the memory is not there for leaves the pool as it was. */
+static void test_reserve_is_all_or_nothing(void **state)
+{
+    (void)state;
+    ctel__span_pool_trim();
+    unsigned long allocs = atomic_load(&g_allocs), frees = atomic_load(&g_frees);
+    atomic_store(&g_fail_after, 500);
+    assert_int_equal(ctel__span_pool_reserve(1000, 10), CTEL_ERR_NO_MEMORY);
+    atomic_store(&g_fail_after, -1);
+    assert_int_equal(ctel__span_pool_records(), 0);
+    assert_int_equal(atomic_load(&g_allocs) - allocs, 500);
+    assert_int_equal(atomic_load(&g_frees) - frees, 500);
+    /* and with the memory there, exactly what was asked, in whole magazines */
+    assert_int_equal(ctel__span_pool_reserve(1000, 10), CTEL_OK);
+    assert_int_equal(ctel__span_pool_records(), 1024);
+    ctel__span_pool_release(1000, 10);
+    assert_int_equal(ctel__span_pool_records(), 0);
+}
+
 /* With no SDK left the pool is trimmed: every allocation has been freed
  * (this runs last; earlier tests left records in the pool and in this
  * thread's magazines). */
@@ -337,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_two_threads_allocate_nothing_in_steady_state),
         cmocka_unit_test(test_preallocated_pool_allocates_nothing_behind_a_stalled_worker),
         cmocka_unit_test(test_preallocate_reserves_when_the_sdk_starts),
+        cmocka_unit_test(test_reserve_is_all_or_nothing),
         cmocka_unit_test(test_everything_is_freed),
     };
     return cmocka_run_group_tests_name("sdk/trace/span_pool", tests, NULL, NULL);
