@@ -55,7 +55,7 @@ void ctel__delivery_publish(ctel__delivery *d)
     ctel__delivery_stats s = d->st;
     s.queued = d->queued_items;
     s.queued_bytes = d->queued_bytes;
-    s.in_flight = d->in_flight_items;
+    s.in_flight = d->in_flight_items + d->ovf_items;
     s.breaker_state = d->breaker.state;
     s.breaker_opens = d->breaker.opens;
     s.next_attempt_unix_ns = 0; /* the reader's clock decides */
@@ -92,13 +92,6 @@ void ctel__delivery_unlock_and_log(ctel__delivery *d)
 
 /* ---- API ------------------------------------------------------------------- */
 
-/* How long submit waits, when the queue is full, for the spill's disk
- * work under way (a write, or the sender's peek or consume) to end or make
- * room, before it drops the oldest queued request instead: the disk is too
- * slow or does not answer, and the export worker calling submit must not
- * wait with it. */
-#define SUBMIT_SPILL_WAIT_MS 200
-
 /* After shutdown's deadline, how long it waits for the sender to finish (an
  * interrupted attempt returns at once; a write to a disk that does not
  * answer may not), and destroy for the sender and writes under way, before
@@ -110,6 +103,8 @@ static bool queue_full(const ctel__delivery *d, size_t len)
     return d->head && d->queued_bytes + len > d->opts.max_queue_bytes;
 }
 
+/* The sender is writing to the spill or reading from it, with the lock let
+ * go: on a disk that does not answer that can last. */
 static bool disk_busy(const ctel__delivery *d)
 {
     return d->spilling || d->reading;
@@ -133,19 +128,8 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     r->items = items;
     r->budget_ms = budget_ms;
     *body = (ctel__buf)CTEL__BUF_INIT;
-    bool warn_full = false;
 
     pthread_mutex_lock(&d->lock);
-    if (d->spill && disk_busy(d) && queue_full(d, r->len)) {
-        /* disk work under way (the sender draining the queue to disk, or
-         * reading a record to replay) ends, or makes room, soon on a disk
-         * that answers; submit adds no second writer to a disk that does
-         * not */
-        uint64_t until = ctel__deadline_ns(SUBMIT_SPILL_WAIT_MS);
-        while (disk_busy(d) && queue_full(d, r->len) && !d->stopping && !d->exited &&
-               ctel__mono_ns() < until)
-            wait_until(&d->idle, &d->lock, until);
-    }
     if (d->stopping || d->exited) {
         /* not taken: the caller counts it */
         ctel__delivery_release_request(d, r);
@@ -155,17 +139,45 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->st.submitted += items;
     r->seq = ++d->next_seq;
     ctel_status rc = CTEL_OK;
-    bool slow_disk = false;
-    if (queue_full(d, r->len)) {
-        if (d->spill && !disk_busy(d)) {
-            /* full: the newest goes straight to disk (the caller is the
-             * export worker, never an application thread) */
-            ctel__delivery_spill_request(d, r);
-            pthread_cond_broadcast(&d->idle);
-            ctel__delivery_unlock_and_log(d);
-            return CTEL_OK;
+    bool warn_full = false;
+    if (queue_full(d, r->len) && d->spill && !disk_busy(d) && !d->ovf_head) {
+        /* full: the newest goes straight to disk (the caller is the export
+         * worker, never an application thread) */
+        ctel__delivery_spill_request(d, r);
+        pthread_cond_broadcast(&d->idle);
+        ctel__delivery_unlock_and_log(d);
+        return CTEL_OK;
+    }
+    if (queue_full(d, r->len) && d->spill) {
+        /* full, and the disk busy with the sender's work, which may be
+         * stuck on a disk that does not answer: the export worker does not
+         * wait for it. The newest waits in the overflow, which the sender
+         * writes to disk before anything else; the overflow is bounded
+         * like the queue, and beyond that its oldest are dropped. */
+        while (d->ovf_head && d->ovf_bytes + r->len > d->opts.max_queue_bytes) {
+            request *old = ctel__delivery_pop_overflow(d);
+            d->st.dropped_queue_full += old->items;
+            ctel__delivery_release_request(d, old);
+            warn_full = true;
         }
-        slow_disk = d->spill != NULL;
+        if (d->ovf_tail)
+            d->ovf_tail->next = r;
+        else
+            d->ovf_head = r;
+        d->ovf_tail = r;
+        d->ovf_bytes += r->len;
+        d->ovf_items += r->items;
+        pthread_cond_signal(&d->wake);
+        ctel__delivery_unlock_and_log(d);
+        if (warn_full)
+            CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                             "%s: export queue full (%zu bytes) and as many again wait to be "
+                             "written to the disk spill; oldest of those dropped: the endpoint "
+                             "is slow or down and the disk is slow or not answering",
+                             d->name, d->opts.max_queue_bytes);
+        return warn_full ? CTEL_ERR_QUEUE_FULL : CTEL_OK;
+    }
+    if (queue_full(d, r->len)) {
         /* keep the newest: drop the oldest until it fits */
         while (d->head && d->queued_bytes + r->len > d->opts.max_queue_bytes) {
             request *old = pop_head(d);
@@ -184,13 +196,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     d->queued_items += r->items;
     pthread_cond_signal(&d->wake);
     ctel__delivery_unlock_and_log(d);
-    if (warn_full && slow_disk)
-        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
-                         "%s: export queue full (%zu bytes) and the disk spill has been busy "
-                         "for %d ms; oldest requests dropped: the endpoint is down or slow and "
-                         "the disk is slow or not answering",
-                         d->name, d->opts.max_queue_bytes, SUBMIT_SPILL_WAIT_MS);
-    else if (warn_full)
+    if (warn_full)
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
                          "%s: export queue full (%zu bytes); oldest requests dropped: the "
                          "endpoint is slow or down (a spill directory would keep them)",
@@ -206,6 +212,7 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
     pthread_cond_signal(&d->wake);
     /* (a request being written to disk may be older than the call) */
     while (((d->head && d->head->seq <= target) ||
+            (d->ovf_head && d->ovf_head->seq <= target) ||
             (d->in_flight_seq && d->in_flight_seq <= target) ||
             ctel__delivery_writing_through(d, target)) &&
            !d->exited) {
@@ -244,8 +251,7 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
                          d->st.dropped_retries_exhausted + d->st.dropped_queue_full;
     d->stop_deadline_ns = ctel__deadline_ns(timeout_ms);
     pthread_cond_broadcast(&d->wake);
-    pthread_cond_broadcast(&d->idle); /* submitters waiting for the disk give up */
-    /* the sender, and writes to disk a submitter started */
+    /* the sender, and a write to disk a submitter started */
     while ((!d->exited || d->spilling) && ctel__mono_ns() < d->stop_deadline_ns)
         wait_until(&d->idle, &d->lock, d->stop_deadline_ns);
     if (!d->exited) {
@@ -261,7 +267,7 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
     }
     bool exited = d->exited;
     /* OK only if nothing was left over: no spill, no drop since the call */
-    bool clean = exited && !d->spilling && !d->head &&
+    bool clean = exited && !d->spilling && !d->head && !d->ovf_head &&
                  d->st.spilled + d->st.dropped_shutdown + d->st.dropped_retries_exhausted +
                          d->st.dropped_queue_full ==
                      d->settled_at_stop;
@@ -429,8 +435,9 @@ bool ctel__delivery_destroy(ctel__delivery *d)
     if (!d->shutdown_done)
         (void)ctel__delivery_shutdown(d, 5000);
     /* Nothing may still use `d`: the sender (after a shutdown that gave up
-     * on it) and writes to disk a submitter started. A disk that never
-     * answers leaves them stuck; then `d` is leaked, not freed under them. */
+     * on it) or a write to disk a submitter started may be stuck on a disk
+     * or a name lookup that never answers; then `d` is leaked, not freed
+     * under them. */
     pthread_mutex_lock(&d->lock);
     uint64_t until = ctel__deadline_ns(STOP_GRACE_MS);
     while ((!d->exited || d->spilling) && ctel__mono_ns() < until)
@@ -438,8 +445,9 @@ bool ctel__delivery_destroy(ctel__delivery *d)
     bool busy = !d->exited || d->spilling;
     pthread_mutex_unlock(&d->lock);
     if (busy) {
-        ctel__log(CTEL_LOG_ERROR, "%s: destroy: a disk spill write has not returned; leaking "
-                                  "the export pipeline instead of freeing memory in use",
+        ctel__log(CTEL_LOG_ERROR, "%s: destroy: the sender or a disk spill write has not "
+                                  "returned; leaking the export pipeline instead of freeing "
+                                  "memory in use",
                   d->name);
         if (d->thread_started)
             pthread_detach(d->thread);
@@ -449,6 +457,8 @@ bool ctel__delivery_destroy(ctel__delivery *d)
         pthread_join(d->thread, NULL);
     while (d->head)
         ctel__delivery_free_request(pop_head(d));
+    while (d->ovf_head)
+        ctel__delivery_free_request(ctel__delivery_pop_overflow(d));
     ctel__spill_close(d->spill);
     for (int i = 0; i < d->nspare; i++)
         ctel__free(d->spare[i].data);

@@ -18,12 +18,12 @@
  *              limited and interleaved with fresh ones.
  * The in-memory queue is bounded in bytes: when full, the incoming request
  * goes to disk (with a spill) or the oldest queued one is dropped (keeping the
- * newest data). With a spill, a full queue first waits up to 200 ms for the
- * spill's disk work under way (a write, or the sender reading a record to
- * replay) to end or make room; a disk that takes longer costs the oldest
- * queued request (counted as dropped_queue_full) instead of a second wait
- * on it. Submit writes to disk itself only while no other disk work is
- * under way; a disk that hangs in that very write holds the caller (the
+ * newest data). With a spill, submit writes the request itself only while
+ * the disk is idle (no write, no read of the sender's under way); otherwise
+ * it never waits: the request goes to an overflow list, bounded like the
+ * queue, that the sender writes to disk before anything else (beyond the
+ * bound the overflow's oldest are dropped, counted as dropped_queue_full).
+ * A disk that hangs in a write submit started itself holds the caller (the
  * export worker: application threads never wait, spans beyond the batch
  * queue are dropped and counted).
  *
@@ -108,9 +108,9 @@ ctel_status ctel__delivery_create(const ctel__delivery_options *opts,
                                   ctel__delivery **out);
 
 /* Hands over one encoded request (body->data is taken over and *body reset;
- * on every return). Never blocks on the network; with a full queue waits at
- * most 200 ms for the disk (see above), plus its own write when the disk
- * was idle. CTEL_OK: queued or spilled;
+ * on every return). Never blocks on the network, nor on disk work under
+ * way; with a full queue and an idle disk it writes the request to the
+ * spill itself (see above). CTEL_OK: queued or spilled;
  * CTEL_ERR_QUEUE_FULL: an older request (or this one) was dropped to make room
  * (counted); CTEL_ERR_SHUTDOWN after shutdown (not taken, not counted: the caller's). */
 /* `budget_ms` bounds all attempts of this request together, counted from the

@@ -104,6 +104,8 @@ static void fork_child(void *obj)
     }
     d->spilling = 0;
     d->reading = false;
+    while (d->ovf_head) /* the parent writes them */
+        ctel__delivery_free_request(ctel__delivery_pop_overflow(d));
     d->spill_requested_items = 0; /* a spill of the child's own starts at zero */
     d->replay_settled_items = 0;
     d->in_flight_seq = 0;

@@ -43,8 +43,15 @@ struct ctel__delivery {
     uint64_t queued_items;
     uint64_t in_flight_items; /* fresh request being sent */
     bool busy;                /* the sender holds a request */
+    /* Overflow: requests that found the queue full while the sender was
+     * busy with the disk, waiting for it to write them to the spill (only
+     * with one); in flight meanwhile. */
+    request *ovf_head, *ovf_tail;
+    size_t ovf_bytes;
+    uint64_t ovf_items;
     /* Requests being written to disk with the lock let go (linked by
-     * `next`), and how many. */
+     * `next`: the sender's, and a submitter's when the disk was idle), and
+     * how many. */
     request *writing;
     uint32_t spilling;
     bool reading; /* the sender peeks or consumes with the lock let go */
@@ -133,6 +140,21 @@ static inline request *pop_head(ctel__delivery *d)
         r->next = NULL;
         d->queued_bytes -= r->len;
         d->queued_items -= r->items;
+    }
+    return r;
+}
+
+/* Takes the oldest overflow request (NULL: none). Lock held. */
+static inline request *ctel__delivery_pop_overflow(ctel__delivery *d)
+{
+    request *r = d->ovf_head;
+    if (r) {
+        d->ovf_head = r->next;
+        if (!d->ovf_head)
+            d->ovf_tail = NULL;
+        r->next = NULL;
+        d->ovf_bytes -= r->len;
+        d->ovf_items -= r->items;
     }
     return r;
 }

@@ -267,6 +267,13 @@ void *ctel__delivery_sender_main(void *arg)
             d->parked = false;
             continue;
         }
+        if (d->ovf_head) {
+            /* what found the queue full goes to disk first: it holds
+             * memory beyond the queue's bound */
+            ctel__delivery_spill_request(d, ctel__delivery_pop_overflow(d));
+            pthread_cond_broadcast(&d->idle);
+            continue;
+        }
         uint64_t now = ctel__mono_ns();
         uint64_t next_attempt = ctel__breaker_next_attempt_ns(&d->breaker, now);
         if (next_attempt) {
@@ -294,7 +301,6 @@ void *ctel__delivery_sender_main(void *arg)
             r = peek_spill(d);
             pthread_mutex_lock(&d->lock);
             d->reading = false;
-            pthread_cond_broadcast(&d->idle); /* a submitter may wait for the disk */
             replay = r != NULL;
             if (!r)
                 d->next_replay_ns = now + 1000000000u; /* nothing on disk: look again in 1 s */
@@ -353,7 +359,6 @@ void *ctel__delivery_sender_main(void *arg)
                 ctel_status crc = ctel__spill_consume(d->spill, r->token);
                 pthread_mutex_lock(&d->lock);
                 d->reading = false;
-                pthread_cond_broadcast(&d->idle);
                 if (crc != CTEL_OK) {
                     ctel__delivery_release_request(d, r);
                     d->busy = false;
@@ -394,6 +399,8 @@ void *ctel__delivery_sender_main(void *arg)
         pthread_cond_broadcast(&d->idle);
     }
     /* Leaving (shutdown): what is still queued goes to disk, or is dropped. */
+    while (d->ovf_head)
+        ctel__delivery_spill_request(d, ctel__delivery_pop_overflow(d));
     while (d->head) {
         request *r = pop_head(d);
         if (d->spill) {

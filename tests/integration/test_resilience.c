@@ -415,6 +415,53 @@ static void test_slow_receiver(void **state)
     ctel_sink_stop(sink);
 }
 
+/* A slow receiver (it answers, after 400 ms) with a spill and a small
+ * memory queue: what finds the queue full goes to disk, written by the
+ * sender between attempts, and nothing is lost; once the receiver is quick
+ * again the disk is replayed and every span arrives. */
+static void test_slow_receiver_overflows_to_disk(void **state)
+{
+    (void)state;
+    ctel_sink *sink = start_sink(0);
+    char *dir = make_tmpdir();
+    ctel_otlp_options o = CTEL_OTLP_OPTIONS_INIT;
+    o.timeout_ms = 2000;
+    o.spill_dir = dir;
+    o.queue_max_bytes = 8 * 1024;
+    rig r;
+    rig_start(&r, sink, &o, 10000);
+    ctel_sink_faults f = CTEL_SINK_FAULTS_NONE;
+    f.delay_ms = 400;
+    ctel_sink_set_faults(sink, &f);
+    for (uint64_t t0 = now_ms(); now_ms() - t0 < 2000;) {
+        make_spans(&r, 20);
+        ctel_otlp_exporter_stats now = stats(&r);
+        check_invariant(&now);
+        sleep_ms(20);
+    }
+    ctel_otlp_exporter_stats st = stats(&r);
+    assert_true(st.spilled > 0);             /* the overflow went to disk */
+    assert_int_equal(st.dropped_queue_full, 0); /* and nothing was dropped */
+    f.delay_ms = 0;
+    ctel_sink_set_faults(sink, &f);
+    assert_int_equal(ctel_sdk_force_flush(r.sdk, 10000), CTEL_OK);
+    for (int i = 0; i < 1000; i++) {
+        st = stats(&r);
+        check_invariant(&st);
+        if (!st.on_disk && !st.queued && !st.in_flight && st.delivered >= r.created)
+            break;
+        sleep_ms(20);
+    }
+    check_sdk_handed_all(&r);
+    assert_int_equal(st.delivered, r.created);
+    assert_int_equal(st.replayed, st.spilled);
+    assert_int_equal(st.dropped_queue_full + st.dropped_retries_exhausted, 0);
+    assert_true(wait_for_spans(sink, r.created, 10000));
+    rig_stop(&r);
+    ctel_sink_stop(sink);
+    rm_rf(dir);
+}
+
 static void test_partial_success_and_garbage(void **state)
 {
     (void)state;
@@ -742,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_flush_does_not_sit_out_backoff),
         cmocka_unit_test(test_throttled_and_reset),
         cmocka_unit_test(test_slow_receiver),
+        cmocka_unit_test(test_slow_receiver_overflows_to_disk),
         cmocka_unit_test(test_partial_success_and_garbage),
         cmocka_unit_test(test_shutdown_bounded),
         cmocka_unit_test(test_readiness),
