@@ -53,9 +53,9 @@ static uint64_t behind(uint64_t a, uint64_t b)
 void ctel__delivery_publish(ctel__delivery *d)
 {
     ctel__delivery_stats s = d->st;
-    s.queued = d->queued_items;
-    s.queued_bytes = d->queued_bytes;
-    s.in_flight = d->in_flight_items + d->ovf_items;
+    s.queued = d->queue.items;
+    s.queued_bytes = d->queue.bytes;
+    s.in_flight = d->in_flight_items + d->overflow.items;
     s.breaker_state = d->breaker.state;
     s.breaker_opens = d->breaker.opens;
     s.next_attempt_unix_ns = 0; /* the reader's clock decides */
@@ -100,7 +100,7 @@ void ctel__delivery_unlock_and_log(ctel__delivery *d)
 
 static bool queue_full(const ctel__delivery *d, size_t len)
 {
-    return d->head && d->queued_bytes + len > d->opts.max_queue_bytes;
+    return d->queue.head && d->queue.bytes + len > d->opts.max_queue_bytes;
 }
 
 /* The sender is writing to the spill or reading from it, with the lock let
@@ -108,6 +108,23 @@ static bool queue_full(const ctel__delivery *d, size_t len)
 static bool disk_busy(const ctel__delivery *d)
 {
     return d->spilling || d->reading;
+}
+
+/* Appends `r` to `l` (the queue or the overflow), first dropping the oldest
+ * requests (counted) until it fits in opts.max_queue_bytes: the newest data
+ * is kept. Returns whether any was dropped. Lock held. */
+static bool append_keeping_newest(ctel__delivery *d, req_list *l, request *r)
+{
+    bool dropped = false;
+    while (l->head && l->bytes + r->len > d->opts.max_queue_bytes) {
+        request *old = list_pop(l);
+        d->st.dropped_queue_full += old->items;
+        ctel__delivery_release_request(d, old);
+        dropped = true;
+    }
+    list_append(l, r);
+    pthread_cond_signal(&d->wake);
+    return dropped;
 }
 
 ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t items,
@@ -138,9 +155,7 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     }
     d->st.submitted += items;
     r->seq = ++d->next_seq;
-    ctel_status rc = CTEL_OK;
-    bool warn_full = false;
-    if (queue_full(d, r->len) && d->spill && !disk_busy(d) && !d->ovf_head) {
+    if (queue_full(d, r->len) && d->spill && !disk_busy(d) && !d->overflow.head) {
         /* full: the newest goes straight to disk (the caller is the export
          * worker, never an application thread) */
         ctel__delivery_spill_request(d, r);
@@ -148,60 +163,25 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
         ctel__delivery_unlock_and_log(d);
         return CTEL_OK;
     }
-    if (queue_full(d, r->len) && d->spill) {
-        /* full, and the disk busy with the sender's work, which may be
-         * stuck on a disk that does not answer: the export worker does not
-         * wait for it. The newest waits in the overflow, which the sender
-         * writes to disk before anything else; the overflow is bounded
-         * like the queue, and beyond that its oldest are dropped. */
-        while (d->ovf_head && d->ovf_bytes + r->len > d->opts.max_queue_bytes) {
-            request *old = ctel__delivery_pop_overflow(d);
-            d->st.dropped_queue_full += old->items;
-            ctel__delivery_release_request(d, old);
-            warn_full = true;
-        }
-        if (d->ovf_tail)
-            d->ovf_tail->next = r;
-        else
-            d->ovf_head = r;
-        d->ovf_tail = r;
-        d->ovf_bytes += r->len;
-        d->ovf_items += r->items;
-        pthread_cond_signal(&d->wake);
-        ctel__delivery_unlock_and_log(d);
-        if (warn_full)
-            CTEL_LOG_LIMITED(CTEL_LOG_WARN,
-                             "%s: export queue full (%zu bytes) and as many again wait to be "
-                             "written to the disk spill; oldest of those dropped: the endpoint "
-                             "is slow or down and the disk is slow or not answering",
-                             d->name, d->opts.max_queue_bytes);
-        return warn_full ? CTEL_ERR_QUEUE_FULL : CTEL_OK;
-    }
-    if (queue_full(d, r->len)) {
-        /* keep the newest: drop the oldest until it fits */
-        while (d->head && d->queued_bytes + r->len > d->opts.max_queue_bytes) {
-            request *old = pop_head(d);
-            d->st.dropped_queue_full += old->items;
-            ctel__delivery_release_request(d, old);
-        }
-        warn_full = true;
-        rc = CTEL_ERR_QUEUE_FULL;
-    }
-    if (d->tail)
-        d->tail->next = r;
-    else
-        d->head = r;
-    d->tail = r;
-    d->queued_bytes += r->len;
-    d->queued_items += r->items;
-    pthread_cond_signal(&d->wake);
+    /* Full, and the disk busy with the sender's work, which may be stuck on
+     * a disk that does not answer: the export worker does not wait for it.
+     * The newest waits in the overflow, which the sender writes to disk
+     * before anything else. */
+    bool to_overflow = queue_full(d, r->len) && d->spill;
+    bool dropped = append_keeping_newest(d, to_overflow ? &d->overflow : &d->queue, r);
     ctel__delivery_unlock_and_log(d);
-    if (warn_full)
+    if (dropped && to_overflow)
+        CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                         "%s: export queue full (%zu bytes) and as many again wait to be "
+                         "written to the disk spill; oldest of those dropped: the endpoint "
+                         "is slow or down and the disk is slow or not answering",
+                         d->name, d->opts.max_queue_bytes);
+    else if (dropped)
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
                          "%s: export queue full (%zu bytes); oldest requests dropped: the "
                          "endpoint is slow or down (a spill directory would keep them)",
                          d->name, d->opts.max_queue_bytes);
-    return rc;
+    return dropped ? CTEL_ERR_QUEUE_FULL : CTEL_OK;
 }
 
 ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
@@ -211,8 +191,8 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
     uint64_t target = d->next_seq; /* everything submitted before the call */
     pthread_cond_signal(&d->wake);
     /* (a request being written to disk may be older than the call) */
-    while (((d->head && d->head->seq <= target) ||
-            (d->ovf_head && d->ovf_head->seq <= target) ||
+    while (((d->queue.head && d->queue.head->seq <= target) ||
+            (d->overflow.head && d->overflow.head->seq <= target) ||
             (d->in_flight_seq && d->in_flight_seq <= target) ||
             ctel__delivery_writing_through(d, target)) &&
            !d->exited) {
@@ -233,7 +213,7 @@ ctel_status ctel__delivery_flush(ctel__delivery *d, uint32_t timeout_ms)
         }
         wait_until(&d->idle, &d->lock, deadline);
     }
-    bool pending = d->head && d->head->seq <= target;
+    bool pending = d->queue.head && d->queue.head->seq <= target;
     pthread_mutex_unlock(&d->lock);
     return pending ? CTEL_ERR_UNAVAILABLE : CTEL_OK;
 }
@@ -267,7 +247,7 @@ ctel_status ctel__delivery_shutdown(ctel__delivery *d, uint32_t timeout_ms)
     }
     bool exited = d->exited;
     /* OK only if nothing was left over: no spill, no drop since the call */
-    bool clean = exited && !d->spilling && !d->head && !d->ovf_head &&
+    bool clean = exited && !d->spilling && !d->queue.head && !d->overflow.head &&
                  d->st.spilled + d->st.dropped_shutdown + d->st.dropped_retries_exhausted +
                          d->st.dropped_queue_full ==
                      d->settled_at_stop;
@@ -455,10 +435,10 @@ bool ctel__delivery_destroy(ctel__delivery *d)
     }
     if (d->thread_started)
         pthread_join(d->thread, NULL);
-    while (d->head)
-        ctel__delivery_free_request(pop_head(d));
-    while (d->ovf_head)
-        ctel__delivery_free_request(ctel__delivery_pop_overflow(d));
+    while (d->queue.head)
+        ctel__delivery_free_request(list_pop(&d->queue));
+    while (d->overflow.head)
+        ctel__delivery_free_request(list_pop(&d->overflow));
     ctel__spill_close(d->spill);
     for (int i = 0; i < d->nspare; i++)
         ctel__free(d->spare[i].data);

@@ -90,10 +90,10 @@ static void fork_child(void *obj)
     ctel__fork_reinit_mutex(&d->pub_lock);
     ctel__fork_reinit_cond(&d->wake, true);
     ctel__fork_reinit_cond(&d->idle, true);
-    while (d->head)
-        ctel__delivery_free_request(pop_head(d));
-    d->queued_bytes = 0;
-    d->queued_items = 0;
+    while (d->queue.head)
+        ctel__delivery_free_request(list_pop(&d->queue));
+    d->queue.bytes = 0;
+    d->queue.items = 0;
     d->in_flight_items = 0;
     /* A write under way is the parent's; its thread does not exist here,
      * so nothing would free its copy of the request. */
@@ -104,8 +104,8 @@ static void fork_child(void *obj)
     }
     d->spilling = 0;
     d->reading = false;
-    while (d->ovf_head) /* the parent writes them */
-        ctel__delivery_free_request(ctel__delivery_pop_overflow(d));
+    while (d->overflow.head) /* the parent writes them */
+        ctel__delivery_free_request(list_pop(&d->overflow));
     d->spill_requested_items = 0; /* a spill of the child's own starts at zero */
     d->replay_settled_items = 0;
     d->in_flight_seq = 0;

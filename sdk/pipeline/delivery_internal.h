@@ -28,6 +28,13 @@ typedef struct request {
     uint64_t token; /* spill record, when from_spill */
 } request;
 
+/* A FIFO of requests with their total size and items. */
+typedef struct req_list {
+    request *head, *tail;
+    size_t bytes;
+    uint64_t items;
+} req_list;
+
 struct ctel__delivery {
     ctel__delivery_options opts;
     char *name;
@@ -38,17 +45,13 @@ struct ctel__delivery {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the sender waits here */
     pthread_cond_t idle; /* flush/shutdown wait here */
-    request *head, *tail;
-    size_t queued_bytes;
-    uint64_t queued_items;
+    req_list queue; /* oldest first, bounded by opts.max_queue_bytes */
     uint64_t in_flight_items; /* fresh request being sent */
     bool busy;                /* the sender holds a request */
     /* Overflow: requests that found the queue full while the sender was
      * busy with the disk, waiting for it to write them to the spill (only
-     * with one); in flight meanwhile. */
-    request *ovf_head, *ovf_tail;
-    size_t ovf_bytes;
-    uint64_t ovf_items;
+     * with one); in flight meanwhile. Bounded like the queue. */
+    req_list overflow;
     /* Requests being written to disk with the lock let go (linked by
      * `next`: the sender's, and a submitter's when the disk was idle), and
      * how many. */
@@ -118,43 +121,41 @@ static inline void wait_until(pthread_cond_t *cv, pthread_mutex_t *m, uint64_t u
     pthread_cond_timedwait(cv, m, &ts);
 }
 
-/* Puts a request back at the head of the queue (it is the oldest). Lock held. */
-static inline void push_head(ctel__delivery *d, request *r)
+/* Puts a request back at the head of `l` (it is the oldest). Lock held. */
+static inline void list_push_head(req_list *l, request *r)
 {
-    r->next = d->head;
-    d->head = r;
-    if (!d->tail)
-        d->tail = r;
-    d->queued_bytes += r->len;
-    d->queued_items += r->items;
+    r->next = l->head;
+    l->head = r;
+    if (!l->tail)
+        l->tail = r;
+    l->bytes += r->len;
+    l->items += r->items;
 }
 
-/* Takes the oldest request off the queue (NULL: empty). Lock held. */
-static inline request *pop_head(ctel__delivery *d)
+/* Appends a request to `l` (it is the newest). Lock held. */
+static inline void list_append(req_list *l, request *r)
 {
-    request *r = d->head;
-    if (r) {
-        d->head = r->next;
-        if (!d->head)
-            d->tail = NULL;
-        r->next = NULL;
-        d->queued_bytes -= r->len;
-        d->queued_items -= r->items;
-    }
-    return r;
+    r->next = NULL;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->bytes += r->len;
+    l->items += r->items;
 }
 
-/* Takes the oldest overflow request (NULL: none). Lock held. */
-static inline request *ctel__delivery_pop_overflow(ctel__delivery *d)
+/* Takes the oldest request off `l` (NULL: empty). Lock held. */
+static inline request *list_pop(req_list *l)
 {
-    request *r = d->ovf_head;
+    request *r = l->head;
     if (r) {
-        d->ovf_head = r->next;
-        if (!d->ovf_head)
-            d->ovf_tail = NULL;
+        l->head = r->next;
+        if (!l->head)
+            l->tail = NULL;
         r->next = NULL;
-        d->ovf_bytes -= r->len;
-        d->ovf_items -= r->items;
+        l->bytes -= r->len;
+        l->items -= r->items;
     }
     return r;
 }

@@ -240,7 +240,7 @@ static void undeliverable(ctel__delivery *d, request *r, outcome o)
         /* no spill: keep it (at the head, it is the oldest) until the
          * breaker lets an attempt through; submit drops the oldest when the
          * queue is full */
-        push_head(d, r);
+        list_push_head(&d->queue, r);
         return;
     }
     if (o == OUT_EXHAUSTED)
@@ -267,10 +267,10 @@ void *ctel__delivery_sender_main(void *arg)
             d->parked = false;
             continue;
         }
-        if (d->ovf_head) {
+        if (d->overflow.head) {
             /* what found the queue full goes to disk first: it holds
              * memory beyond the queue's bound */
-            ctel__delivery_spill_request(d, ctel__delivery_pop_overflow(d));
+            ctel__delivery_spill_request(d, list_pop(&d->overflow));
             pthread_cond_broadcast(&d->idle);
             continue;
         }
@@ -278,12 +278,12 @@ void *ctel__delivery_sender_main(void *arg)
         uint64_t next_attempt = ctel__breaker_next_attempt_ns(&d->breaker, now);
         if (next_attempt) {
             /* breaker open: keep draining the queue to disk */
-            if (d->spill && d->head) {
-                ctel__delivery_spill_request(d, pop_head(d));
+            if (d->spill && d->queue.head) {
+                ctel__delivery_spill_request(d, list_pop(&d->queue));
                 pthread_cond_broadcast(&d->idle);
                 continue;
             }
-            if (d->stopping && (!d->head || now >= d->stop_deadline_ns))
+            if (d->stopping && (!d->queue.head || now >= d->stop_deadline_ns))
                 break;
             pthread_cond_broadcast(&d->idle);
             uint64_t until = next_attempt;
@@ -294,7 +294,7 @@ void *ctel__delivery_sender_main(void *arg)
         }
         request *r = NULL;
         bool replay = false;
-        if (d->spill && now >= d->next_replay_ns && (!d->head || d->replay_turn) &&
+        if (d->spill && now >= d->next_replay_ns && (!d->queue.head || d->replay_turn) &&
             !d->stopping) {
             d->reading = true;
             ctel__delivery_unlock_and_log(d);
@@ -306,7 +306,7 @@ void *ctel__delivery_sender_main(void *arg)
                 d->next_replay_ns = now + 1000000000u; /* nothing on disk: look again in 1 s */
         }
         if (!r)
-            r = pop_head(d);
+            r = list_pop(&d->queue);
         if (!r) {
             if (d->stopping)
                 break;
@@ -331,7 +331,7 @@ void *ctel__delivery_sender_main(void *arg)
             if (replay)
                 ctel__delivery_release_request(d, r); /* still on disk, replayed later */
             else
-                push_head(d, r);
+                list_push_head(&d->queue, r);
             d->busy = false;
             pthread_cond_broadcast(&d->idle);
             continue;
@@ -399,10 +399,10 @@ void *ctel__delivery_sender_main(void *arg)
         pthread_cond_broadcast(&d->idle);
     }
     /* Leaving (shutdown): what is still queued goes to disk, or is dropped. */
-    while (d->ovf_head)
-        ctel__delivery_spill_request(d, ctel__delivery_pop_overflow(d));
-    while (d->head) {
-        request *r = pop_head(d);
+    while (d->overflow.head)
+        ctel__delivery_spill_request(d, list_pop(&d->overflow));
+    while (d->queue.head) {
+        request *r = list_pop(&d->queue);
         if (d->spill) {
             ctel__delivery_spill_request(d, r);
         } else {
