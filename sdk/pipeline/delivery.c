@@ -155,9 +155,10 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
     }
     d->st.submitted += items;
     r->seq = ++d->next_seq;
-    if (queue_full(d, r->len) && d->spill && !disk_busy(d) && !d->overflow.head) {
+    if (queue_full(d, r->len) && d->spill && !disk_busy(d)) {
         /* full: the newest goes straight to disk (the caller is the export
-         * worker, never an application thread) */
+         * worker, never an application thread); the overflow, if any, is
+         * the sender's to write */
         ctel__delivery_spill_request(d, r);
         pthread_cond_broadcast(&d->idle);
         ctel__delivery_unlock_and_log(d);

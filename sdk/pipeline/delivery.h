@@ -21,8 +21,9 @@
  * newest data). With a spill, submit writes the request itself only while
  * the disk is idle (no write, no read of the sender's under way); otherwise
  * it never waits: the request goes to an overflow list, bounded like the
- * queue, that the sender writes to disk before anything else (beyond the
- * bound the overflow's oldest are dropped, counted as dropped_queue_full).
+ * queue, that the sender writes to disk one request in turn with its other
+ * work (beyond the bound the overflow's oldest are dropped, counted as
+ * dropped_queue_full).
  * A disk that hangs in a write submit started itself holds the caller (the
  * export worker: application threads never wait, spans beyond the batch
  * queue are dropped and counted).

@@ -52,6 +52,7 @@ struct ctel__delivery {
      * busy with the disk, waiting for it to write them to the spill (only
      * with one); in flight meanwhile. Bounded like the queue. */
     req_list overflow;
+    bool overflow_turn; /* the sender writes an overflow request next */
     /* Requests being written to disk with the lock let go (linked by
      * `next`: the sender's, and a submitter's when the disk was idle), and
      * how many. */

@@ -267,13 +267,18 @@ void *ctel__delivery_sender_main(void *arg)
             d->parked = false;
             continue;
         }
-        if (d->overflow.head) {
-            /* what found the queue full goes to disk first: it holds
-             * memory beyond the queue's bound */
+        if (d->overflow.head && (d->overflow_turn || !d->queue.head)) {
+            /* What found the queue full while the disk was busy goes to
+             * disk, one request in turn with the rest of the work (or all
+             * of it when there is no other): submits that keep coming
+             * during the writes must not keep deliveries from ever
+             * happening. */
+            d->overflow_turn = false;
             ctel__delivery_spill_request(d, list_pop(&d->overflow));
             pthread_cond_broadcast(&d->idle);
             continue;
         }
+        d->overflow_turn = true;
         uint64_t now = ctel__mono_ns();
         uint64_t next_attempt = ctel__breaker_next_attempt_ns(&d->breaker, now);
         if (next_attempt) {
@@ -368,12 +373,16 @@ void *ctel__delivery_sender_main(void *arg)
                 d->replay_settled_items += r->items;
             }
             if (settle && o == OUT_EXHAUSTED) {
-                ctel__log(CTEL_LOG_WARN, "%s: a spilled request failed 5 replays; dropped "
-                                         "(%u items)", d->name, r->items);
-                d->st.dropped_retries_exhausted += r->items;
+                uint32_t items = r->items;
+                d->st.dropped_retries_exhausted += items;
                 ctel__delivery_release_request(d, r);
                 d->busy = false;
                 pthread_cond_broadcast(&d->idle);
+                /* the user's log handler never runs under the lock */
+                ctel__delivery_unlock_and_log(d);
+                ctel__log(CTEL_LOG_WARN, "%s: a spilled request failed 5 replays; dropped "
+                                         "(%u items)", d->name, items);
+                pthread_mutex_lock(&d->lock);
                 continue;
             }
         }
