@@ -416,9 +416,10 @@ static void test_slow_receiver(void **state)
 }
 
 /* A slow receiver (it answers, after 400 ms) with a spill and a small
- * memory queue: what finds the queue full goes to disk, written by the
- * sender between attempts, and nothing is lost; once the receiver is quick
- * again the disk is replayed and every span arrives. */
+ * memory queue: what finds the queue full goes to disk (written by submit
+ * while the sender waits for an answer, or through the overflow while the
+ * sender is at the disk itself), and nothing is lost; once the receiver is
+ * quick again the disk is replayed and every span arrives. */
 static void test_slow_receiver_overflows_to_disk(void **state)
 {
     (void)state;
