@@ -70,6 +70,17 @@ static void free_records(magazine *m)
     m->n = 0;
 }
 
+/* Frees a chain of magazines (linked by `next`) and their records. */
+static void free_magazines(magazine *m)
+{
+    while (m) {
+        magazine *next = m->next;
+        free_records(m);
+        ctel__free(m);
+        m = next;
+    }
+}
+
 /* Called with d->lock held. */
 static void push_empty(depot *d, magazine *m)
 {
@@ -341,17 +352,8 @@ void ctel__span_pool_trim(void)
         d->full = d->empty = NULL;
         atomic_store_explicit(&d->nempty, 0, memory_order_relaxed);
         pthread_mutex_unlock(&d->lock);
-        while (full) {
-            magazine *next = full->next;
-            free_records(full);
-            ctel__free(full);
-            full = next;
-        }
-        while (empty) {
-            magazine *next = empty->next;
-            ctel__free(empty);
-            empty = next;
-        }
+        free_magazines(full);
+        free_magazines(empty);
     }
     /* The calling thread's own caches go too. */
     thread_cache *tc = &t_cache;
@@ -363,8 +365,8 @@ void ctel__span_pool_trim(void)
     }
     for (size_t i = 0; i < CTEL_ARRAY_LEN(mine); i++) {
         if (mine[i]) {
-            free_records(mine[i]);
-            ctel__free(mine[i]);
+            mine[i]->next = NULL; /* a thread's own, on no chain */
+            free_magazines(mine[i]);
         }
     }
 }
@@ -401,12 +403,7 @@ ctel_status ctel__span_pool_reserve(size_t records, size_t empties)
     }
     return CTEL_OK;
 fail:
-    while (list) {
-        magazine *next = list->next;
-        free_records(list);
-        ctel__free(list);
-        list = next;
-    }
+    free_magazines(list);
     return CTEL_ERR_NO_MEMORY;
 }
 
@@ -436,12 +433,7 @@ void ctel__span_pool_release(size_t records, size_t empties)
             }
         }
     }
-    while (out) {
-        magazine *next = out->next;
-        free_records(out);
-        ctel__free(out);
-        out = next;
-    }
+    free_magazines(out);
 }
 
 size_t ctel__span_pool_records(void)
