@@ -160,14 +160,13 @@ ctel_status ctel__delivery_submit(ctel__delivery *d, ctel__buf *body, uint32_t i
          * worker, never an application thread); the overflow, if any, is
          * the sender's to write */
         ctel__delivery_spill_request(d, r);
-        pthread_cond_broadcast(&d->idle);
         ctel__delivery_unlock_and_log(d);
         return CTEL_OK;
     }
     /* Full, and the disk busy with the sender's work, which may be stuck on
      * a disk that does not answer: the export worker does not wait for it.
-     * The newest waits in the overflow, which the sender writes to disk
-     * before anything else. */
+     * The newest waits in the overflow, which the sender writes to disk in
+     * turn with its other work. */
     bool to_overflow = queue_full(d, r->len) && d->spill;
     bool dropped = append_keeping_newest(d, to_overflow ? &d->overflow : &d->queue, r);
     ctel__delivery_unlock_and_log(d);

@@ -92,8 +92,6 @@ static void fork_child(void *obj)
     ctel__fork_reinit_cond(&d->idle, true);
     while (d->queue.head)
         ctel__delivery_free_request(list_pop(&d->queue));
-    d->queue.bytes = 0;
-    d->queue.items = 0;
     d->in_flight_items = 0;
     /* A write under way is the parent's; its thread does not exist here,
      * so nothing would free its copy of the request. */

@@ -32,7 +32,8 @@ static void note_error(ctel__delivery *d, const ctel__send_result *res)
  * the snapshot readers must wait with it. Meanwhile the request is on
  * `writing` (flush waits for it) and its items count as in flight until the
  * spill's published stats show them written or refused (see
- * ctel__delivery_publish). Returns with the lock held. Takes `r`. */
+ * ctel__delivery_publish). Returns with the lock held, having woken the
+ * threads waiting on `idle`. Takes `r`. */
 void ctel__delivery_spill_request(ctel__delivery *d, request *r)
 {
     d->spilling++;
@@ -275,7 +276,6 @@ void *ctel__delivery_sender_main(void *arg)
              * happening. */
             d->overflow_turn = false;
             ctel__delivery_spill_request(d, list_pop(&d->overflow));
-            pthread_cond_broadcast(&d->idle);
             continue;
         }
         d->overflow_turn = true;
@@ -285,7 +285,6 @@ void *ctel__delivery_sender_main(void *arg)
             /* breaker open: keep draining the queue to disk */
             if (d->spill && d->queue.head) {
                 ctel__delivery_spill_request(d, list_pop(&d->queue));
-                pthread_cond_broadcast(&d->idle);
                 continue;
             }
             if (d->stopping && (!d->queue.head || now >= d->stop_deadline_ns))
