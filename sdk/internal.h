@@ -130,6 +130,9 @@ static inline uint64_t ctel__deadline_ns(uint32_t timeout_ms)
 void ctel__span_pool_fork_lock(void);
 void ctel__span_pool_fork_unlock(void);
 void ctel__span_pool_fork_child(void);
+void ctel__handoff_fork_lock(void);
+void ctel__handoff_fork_unlock(void);
+void ctel__handoff_fork_child_global(void);
 void ctel__log_fork_lock(void);
 void ctel__log_fork_unlock(void);
 void ctel__log_fork_child(void);

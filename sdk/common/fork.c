@@ -49,12 +49,14 @@ static void on_prepare(void)
      * The log lock first: a user's log handler (run under it) may end spans,
      * which takes a pool lock; the pool never logs under its locks. */
     ctel__log_fork_lock();
+    ctel__handoff_fork_lock();
     ctel__span_pool_fork_lock();
 }
 
 static void on_parent(void)
 {
     ctel__span_pool_fork_unlock();
+    ctel__handoff_fork_unlock();
     ctel__log_fork_unlock();
     run_pass(2, 0);
     pthread_mutex_unlock(&g_lock);
@@ -66,6 +68,7 @@ static void on_child(void)
     ctel__log_fork_child();
     ctel__clock_fork_child();
     ctel__span_pool_fork_child();
+    ctel__handoff_fork_child_global();
     run_pass(3, 0);
     ctel__fork_reinit_mutex(&g_lock);
 }

@@ -1,8 +1,10 @@
 /* sdk/trace/batch_processor.c — ended spans go into a bounded queue; one
  * worker thread exports them in batches.
  *
- * Application side (on_end): one queue push; a full queue drops the span and
- * counts it. The worker is woken only when a shard has reached the wake
+ * Application side (on_end): when the processor is the spans' only holder,
+ * the span goes into the ending thread's block and a full block into the
+ * block queue (span_handoff.h); otherwise one queue push per span. A full
+ * queue drops and counts. The worker is woken only when a shard has reached the wake
  * threshold while the worker sleeps, so a producer running flat out pays for
  * a wake-up once per batch at most, not per span.
  *
@@ -14,6 +16,7 @@
 #include "sdk/internal.h"
 #include "sdk/common/fork.h"
 #include "sdk/trace/processor.h"
+#include "sdk/trace/span_handoff.h"
 #include "sdk/trace/span_queue.h"
 
 #include <errno.h>
@@ -23,6 +26,8 @@
 
 /* Batches up to this size keep their home tags on the worker's stack. */
 #define CTEL__MAX_BATCH_ON_STACK 4096
+/* Queued blocks going into one export batch, at most. */
+#define CTEL__MAX_BLOCKS_PER_BATCH 64
 
 /* Polling while busy: every 10-100 us (see worker_main), for up to 20 polls
  * without a full batch. */
@@ -37,8 +42,9 @@ typedef struct batch_processor {
     struct ctel_span_processor base;
     ctel_span_exporter *exporter;
     ctel__batch_config cfg;
-    ctel__span_queue queue;
-    uint64_t wake_depth; /* per-shard depth that wakes a sleeping worker */
+    ctel__span_queue queue; /* spans queued one by one */
+    ctel__handoff handoff;  /* spans handed over in blocks */
+    uint64_t wake_depth;    /* per-shard depth that wakes a sleeping worker */
 
     pthread_t thread;
     bool thread_started;
@@ -46,8 +52,8 @@ typedef struct batch_processor {
     pthread_cond_t wake_cv; /* worker waits here */
     pthread_cond_t done_cv; /* flush/shutdown callers wait here */
     _Atomic bool worker_sleeping;
-    bool stop;              /* under lock */
-    bool worker_exited;     /* under lock */
+    bool stop;                /* under lock */
+    bool worker_exited;       /* under lock */
     uint64_t flush_requested; /* generation, under lock */
     uint64_t flush_done;      /* generation, under lock */
     ctel_status flush_result; /* under lock */
@@ -56,6 +62,10 @@ typedef struct batch_processor {
     bool sole_owner;          /* the SDK hands ended spans to no one else */
     size_t reserved_records;  /* preallocated into the pool at start, */
     size_t reserved_empties;  /* given back at destroy */
+    /* Worker only: spans collected from threads' blocks (see drain). */
+    ctel_span **collected;
+    size_t collected_cap;
+    _Atomic uint64_t handed_over; /* spans taken from blocks, for stats */
 
     /* Counters: written by one side each, read by stats. */
     _Atomic uint64_t dropped_full;
@@ -68,10 +78,10 @@ typedef struct batch_processor {
 
     /* fork() (see sdk/common/fork.h), under lock */
     ctel__fork_entry fork_entry;
-    bool pause;       /* prepare asks the worker to park */
+    bool pause;           /* prepare asks the worker to park */
     _Atomic bool pausing; /* the same, read by drain without the lock */
-    bool parked;      /* it waits in its park, outside any export */
-    bool fork_parked; /* prepare saw it park (or exit) in time */
+    bool parked;          /* it waits in its park, outside any export */
+    bool fork_parked;     /* prepare saw it park (or exit) in time */
 } batch_processor;
 
 /* Queued pointers: the record (pool records are CTEL__SPAN_ALIGN-aligned)
@@ -91,6 +101,26 @@ static inline ctel_span *untag(void *p, unsigned *home)
     return (ctel_span *)((uintptr_t)p & ~HOME_MASK);
 }
 
+/* A producer whose push left `depth` spans in its shard wakes a sleeping
+ * worker once that is a batch. */
+static inline void wake_if_sleeping(batch_processor *bp, uint64_t depth)
+{
+    if (CTEL_UNLIKELY(depth >= bp->wake_depth) &&
+        atomic_load_explicit(&bp->worker_sleeping, memory_order_relaxed) &&
+        atomic_exchange_explicit(&bp->worker_sleeping, false, memory_order_acq_rel)) {
+        pthread_mutex_lock(&bp->lock);
+        pthread_cond_signal(&bp->wake_cv);
+        pthread_mutex_unlock(&bp->lock);
+    }
+}
+
+/* Spans waiting in the two queues (a queued block counted as full). */
+static uint64_t queued_spans(const batch_processor *bp)
+{
+    return ctel__span_queue_size(&bp->queue) +
+           ctel__handoff_queued_blocks(&bp->handoff) * CTEL__MAG_SIZE;
+}
+
 static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
 {
     batch_processor *bp = (batch_processor *)p;
@@ -105,6 +135,27 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
         return;
     }
     uint64_t depth;
+    if (CTEL_LIKELY(bp->sole_owner)) {
+        switch (ctel__handoff_put(&bp->handoff, s, &depth)) {
+        case CTEL__HANDOFF_KEPT:
+            return;
+        case CTEL__HANDOFF_PUSHED:
+            wake_if_sleeping(bp, depth * CTEL__MAG_SIZE);
+            return;
+        case CTEL__HANDOFF_DROPPED: {
+            uint64_t before = atomic_load_explicit(&bp->handoff.dropped, memory_order_relaxed);
+            CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                             "batch processor: queue full (%u spans); dropping spans — the "
+                             "exporter is not keeping up (%llu dropped so far; see "
+                             "ctel_sdk_stats_get)",
+                             bp->cfg.max_queue_size,
+                             (unsigned long long)(before + atomic_load(&bp->dropped_full)));
+            return;
+        }
+        case CTEL__HANDOFF_UNAVAILABLE:
+            break;
+        }
+    }
     /* The ending thread's home depot rides in the pointer's low bits. */
     void *tagged = tag(s, ctel__span_pool_home());
     if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, tagged, &depth))) {
@@ -116,15 +167,33 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
         ctel__span_release(s);
         return;
     }
-    if (CTEL_UNLIKELY(depth >= bp->wake_depth) &&
-        atomic_load_explicit(&bp->worker_sleeping, memory_order_relaxed) &&
-        atomic_exchange_explicit(&bp->worker_sleeping, false, memory_order_acq_rel)) {
-        pthread_mutex_lock(&bp->lock);
-        pthread_cond_signal(&bp->wake_cv);
-        pthread_mutex_unlock(&bp->lock);
-    }
+    wake_if_sleeping(bp, depth);
 }
 
+/* Calls the exporter with `n` spans and counts the outcome (or drops them
+ * once a timed-out shutdown has abandoned the queue). Worker thread only. */
+static ctel_status export_spans(batch_processor *bp, ctel_span **spans, size_t n)
+{
+    ctel_status rc = CTEL_OK;
+    if (atomic_load_explicit(&bp->abandoned, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&bp->dropped_shutdown, n, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&bp->export_calls, 1, memory_order_relaxed);
+        rc = ctel_span_exporter_export(bp->exporter, (const ctel_span_data *const *)spans, n,
+                                       bp->cfg.export_timeout_ms);
+        if (rc == CTEL_OK) {
+            atomic_fetch_add_explicit(&bp->exported, n, memory_order_relaxed);
+        } else {
+            atomic_fetch_add_explicit(&bp->export_failures, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&bp->dropped_failed, n, memory_order_relaxed);
+            CTEL_LOG_LIMITED(CTEL_LOG_WARN,
+                             "batch processor: exporter \"%s\" failed (%s); "
+                             "%zu spans dropped",
+                             ctel_span_exporter_name(bp->exporter), ctel_status_str(rc), n);
+        }
+    }
+    return rc;
+}
 
 /* Exports `n` popped spans (tagged pointers, untagged in place) and releases
  * them. Worker thread only. */
@@ -138,23 +207,7 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
         if (home)
             home[i] = (uint8_t)h;
     }
-    ctel_status rc = CTEL_OK;
-    if (atomic_load_explicit(&bp->abandoned, memory_order_relaxed)) {
-        atomic_fetch_add_explicit(&bp->dropped_shutdown, n, memory_order_relaxed);
-    } else {
-        atomic_fetch_add_explicit(&bp->export_calls, 1, memory_order_relaxed);
-        rc = ctel_span_exporter_export(bp->exporter, (const ctel_span_data *const *)spans, n,
-                                       bp->cfg.export_timeout_ms);
-        if (rc == CTEL_OK) {
-            atomic_fetch_add_explicit(&bp->exported, n, memory_order_relaxed);
-        } else {
-            atomic_fetch_add_explicit(&bp->export_failures, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&bp->dropped_failed, n, memory_order_relaxed);
-            CTEL_LOG_LIMITED(CTEL_LOG_WARN, "batch processor: exporter \"%s\" failed (%s); "
-                                            "%zu spans dropped",
-                             ctel_span_exporter_name(bp->exporter), ctel_status_str(rc), n);
-        }
-    }
+    ctel_status rc = export_spans(bp, spans, n);
     /* As the only holder the worker recycles records without reading them,
      * so their cache lines stay with the application threads. */
     if (bp->sole_owner && home) {
@@ -176,20 +229,73 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
  * first failure. Stops early (*cut) when a fork wants the worker parked:
  * producers running flat out could otherwise keep it here past the fork's
  * deadline. */
-static ctel_status drain(batch_processor *bp, ctel_span **buf, uint64_t *total, bool *cut)
+/* Fills `buf` after its first `n` spans, up to the batch size, with the
+ * spans of whole queued blocks (kept in blocks[], *nb of them, to be given
+ * back after the export) and then with collected spans from *next on.
+ * Returns the new count. */
+static size_t fill_from_blocks(batch_processor *bp, ctel_span **buf, size_t n,
+                               ctel__magazine **blocks, size_t *nb, size_t collected, size_t *next)
+{
+    size_t max = bp->cfg.max_export_batch_size;
+    size_t from_blocks = 0;
+    *nb = 0;
+    while (*nb < CTEL__MAX_BLOCKS_PER_BATCH && n + CTEL__MAG_SIZE <= max &&
+           ctel__handoff_pop(&bp->handoff, &blocks[*nb], 1) == 1) {
+        ctel__magazine *m = blocks[(*nb)++];
+        uint32_t k = m->n - m->taken; /* what no collect has taken */
+        memcpy(buf + n, m->items + m->taken, k * sizeof *buf);
+        n += k;
+        from_blocks += k;
+    }
+    atomic_fetch_add_explicit(&bp->handed_over, from_blocks, memory_order_relaxed);
+    size_t k = collected - *next < max - n ? collected - *next : max - n;
+    if (k)
+        memcpy(buf + n, bp->collected + *next, k * sizeof *buf);
+    *next += k;
+    return n + k;
+}
+
+/* Exports everything queued now; with `collect`, also what threads hold in
+ * blocks not yet full. *total counts the spans. Returns the first failure.
+ * Stops early (*cut) when a fork wants the worker parked: producers running
+ * flat out could otherwise keep it here past the fork's deadline. */
+static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, uint64_t *total,
+                         bool *cut)
 {
     ctel_status first = CTEL_OK;
     *total = 0;
     *cut = false;
+    size_t collected = 0, next = 0;
+    if (collect) {
+        collected = ctel__handoff_collect(&bp->handoff, &bp->collected, &bp->collected_cap);
+        atomic_fetch_add_explicit(&bp->handed_over, collected, memory_order_relaxed);
+    }
     for (;;) {
+        ctel_status rc = CTEL_OK;
         size_t n = ctel__span_queue_pop(&bp->queue, (void **)buf, bp->cfg.max_export_batch_size);
+        if (n) {
+            rc = export_batch(bp, buf, n);
+        } else {
+            /* Blocks and collected spans share batches: a flush or the
+             * schedule makes one request of them, not two. Collected spans
+             * go back to the pool with their blocks, never on their own. */
+            ctel__magazine *blocks[CTEL__MAX_BLOCKS_PER_BATCH];
+            size_t nb;
+            n = fill_from_blocks(bp, buf, 0, blocks, &nb, collected, &next);
+            if (n == 0 && nb == 0)
+                return first;
+            if (n)
+                rc = export_spans(bp, buf, n);
+            for (size_t i = 0; i < nb; i++)
+                ctel__span_pool_give_block(blocks[i]);
+        }
         *total += n;
-        if (n == 0)
-            return first;
-        ctel_status rc = export_batch(bp, buf, n);
         if (rc != CTEL_OK && first == CTEL_OK)
             first = rc;
-        if (CTEL_UNLIKELY(atomic_load_explicit(&bp->pausing, memory_order_relaxed))) {
+        /* (collected spans are exported first: they are marked taken, and
+         * a few batches at most) */
+        if (CTEL_UNLIKELY(atomic_load_explicit(&bp->pausing, memory_order_relaxed)) &&
+            next == collected) {
             *cut = true;
             return first;
         }
@@ -225,7 +331,7 @@ static void *worker_main(void *arg)
         }
         /* Sleep until: stop, a flush request, a full batch, or the delay. */
         while (!bp->stop && !bp->pause && bp->flush_requested == bp->flush_done &&
-               ctel__span_queue_size(&bp->queue) < bp->wake_depth) {
+               queued_spans(bp) < bp->wake_depth) {
             uint64_t now = ctel__mono_ns();
             if (now >= next_export)
                 break;
@@ -251,7 +357,7 @@ static void *worker_main(void *arg)
             atomic_store_explicit(&bp->worker_sleeping, true, memory_order_release);
             /* Re-check after announcing sleep: a producer that pushed before
              * seeing the flag will not signal. */
-            if (ctel__span_queue_size(&bp->queue) >= bp->wake_depth) {
+            if (queued_spans(bp) >= bp->wake_depth) {
                 atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
                 break;
             }
@@ -262,13 +368,16 @@ static void *worker_main(void *arg)
             continue;
         bool stop = bp->stop;
         uint64_t flush_gen = bp->flush_requested;
+        /* Spans in threads' blocks not yet full are collected for a flush,
+         * for the shutdown, and once per schedule delay. */
+        bool collect = stop || flush_gen != bp->flush_done || ctel__mono_ns() >= next_export;
         pthread_mutex_unlock(&bp->lock);
 
         ctel_status rc = CTEL_ERR_NO_MEMORY;
         uint64_t drained = 0;
         bool cut = false;
         if (buf)
-            rc = drain(bp, buf, &drained, &cut);
+            rc = drain(bp, buf, collect, &drained, &cut);
         if (carried != CTEL_OK)
             rc = carried;
         carried = CTEL_OK;
@@ -281,12 +390,13 @@ static void *worker_main(void *arg)
             uint64_t dt = now - last_drain;
             uint64_t quarter = bp->cfg.max_queue_size / 4 + 1;
             uint64_t fill_ns = dt / drained * quarter;
-            poll_ns = fill_ns < BUSY_POLL_MIN_NS   ? BUSY_POLL_MIN_NS
-                      : fill_ns > BUSY_POLL_NS ? BUSY_POLL_NS
-                                               : (long)fill_ns;
+            poll_ns = fill_ns < BUSY_POLL_MIN_NS ? BUSY_POLL_MIN_NS
+                      : fill_ns > BUSY_POLL_NS   ? BUSY_POLL_NS
+                                                 : (long)fill_ns;
         }
         last_drain = now;
-        next_export = ctel__mono_ns() + delay_ns;
+        if (collect)
+            next_export = ctel__mono_ns() + delay_ns;
 
         pthread_mutex_lock(&bp->lock);
         if (CTEL_UNLIKELY(cut)) {
@@ -352,8 +462,9 @@ static void fork_park(void *obj, uint64_t deadline_ns)
     bool late = !bp->fork_parked;
     pthread_mutex_unlock(&bp->lock);
     if (late)
-        ctel__log(CTEL_LOG_WARN, "batch processor: fork: exporter \"%s\" did not return within "
-                                 "%d ms; the child will run this processor as shut down",
+        ctel__log(CTEL_LOG_WARN,
+                  "batch processor: fork: exporter \"%s\" did not return within "
+                  "%d ms; the child will run this processor as shut down",
                   ctel_span_exporter_name(bp->exporter), CTEL__FORK_PARK_MS);
 }
 
@@ -389,6 +500,9 @@ static void fork_child(void *obj)
     ctel__fork_reinit_cond(&bp->wake_cv, false);
     ctel__fork_reinit_cond(&bp->done_cv, false);
     ctel__span_queue_abandon(&bp->queue, release_parents_span);
+    ctel__handoff_fork_child(&bp->handoff);
+    atomic_store(&bp->handed_over, 0);
+    atomic_store(&bp->handoff.dropped, 0);
     atomic_store(&bp->dropped_full, 0);
     atomic_store(&bp->dropped_after_shutdown, 0);
     atomic_store(&bp->exported, 0);
@@ -414,13 +528,15 @@ static void fork_child(void *obj)
         if (err == 0)
             bp->thread_started = true;
         else
-            ctel__log(CTEL_LOG_ERROR, "batch processor: forked child cannot start its worker "
-                                      "thread (%s)",
+            ctel__log(CTEL_LOG_ERROR,
+                      "batch processor: forked child cannot start its worker "
+                      "thread (%s)",
                       strerror(err));
         run = err == 0;
     } else if (was_running) {
-        ctel__log(CTEL_LOG_WARN, "batch processor: forked child runs exporter \"%s\" as shut "
-                                 "down (its worker was busy at the fork)",
+        ctel__log(CTEL_LOG_WARN,
+                  "batch processor: forked child runs exporter \"%s\" as shut "
+                  "down (its worker was busy at the fork)",
                   ctel_span_exporter_name(bp->exporter));
     }
     if (!run) {
@@ -462,16 +578,19 @@ static size_t usable_cpus(void)
 static void preallocate(batch_processor *bp)
 {
     size_t threads = usable_cpus();
-    size_t cached = (CTEL__POOL_HOMES + 2 * threads) * CTEL__MAG_SIZE;
+    size_t cached = (CTEL__POOL_HOMES + 3 * threads) * CTEL__MAG_SIZE;
     size_t records = (size_t)bp->cfg.max_queue_size + bp->cfg.max_export_batch_size + cached;
-    size_t empties = CTEL__POOL_HOMES + 4 * threads + 1;
+    /* the blocks queued and those threads fill are magazines too */
+    size_t blocks = (size_t)bp->cfg.max_queue_size / CTEL__MAG_SIZE + 2 * threads;
+    size_t empties = CTEL__POOL_HOMES + 4 * threads + 1 + blocks;
     ctel_status rc = ctel__span_pool_reserve(records, empties);
     if (rc == CTEL_OK) {
         bp->reserved_records = records;
         bp->reserved_empties = empties;
     } else
-        ctel__log(CTEL_LOG_WARN, "batch processor: cannot preallocate %zu span records (%zu KiB): "
-                                 "%s; the record pool grows on demand instead",
+        ctel__log(CTEL_LOG_WARN,
+                  "batch processor: cannot preallocate %zu span records (%zu KiB): "
+                  "%s; the record pool grows on demand instead",
                   records, records * (sizeof(ctel_span) + CTEL__SPAN_ALIGN) / 1024,
                   ctel_status_str(rc));
 }
@@ -550,8 +669,9 @@ static ctel_status bp_shutdown(struct ctel_span_processor *p, uint64_t deadline_
         /* The exporter is stuck: whatever the worker still finds is dropped
          * and counted once the exporter returns. */
         atomic_store(&bp->abandoned, true);
-        ctel__log(CTEL_LOG_WARN, "batch processor: shutdown deadline passed while exporter \"%s\" "
-                                 "was busy; remaining spans are dropped",
+        ctel__log(CTEL_LOG_WARN,
+                  "batch processor: shutdown deadline passed while exporter \"%s\" "
+                  "was busy; remaining spans are dropped",
                   ctel_span_exporter_name(bp->exporter));
         return rc;
     }
@@ -566,8 +686,12 @@ static ctel_status bp_shutdown(struct ctel_span_processor *p, uint64_t deadline_
 static void bp_stats(struct ctel_span_processor *p, ctel_sdk_stats *acc)
 {
     batch_processor *bp = (batch_processor *)p;
-    uint64_t pushed = ctel__span_queue_pushed(&bp->queue);
-    uint64_t full = atomic_load(&bp->dropped_full);
+    /* Spans handed over in blocks count as queued once the worker has them
+     * and, approximately, while their block is queued; spans in a thread's
+     * block not yet full are not counted until collected. */
+    uint64_t pushed = ctel__span_queue_pushed(&bp->queue) + atomic_load(&bp->handed_over) +
+                      ctel__handoff_queued_blocks(&bp->handoff) * CTEL__MAG_SIZE;
+    uint64_t full = atomic_load(&bp->dropped_full) + atomic_load(&bp->handoff.dropped);
     uint64_t late = atomic_load(&bp->dropped_after_shutdown);
     uint64_t exported = atomic_load(&bp->exported);
     uint64_t failed = atomic_load(&bp->dropped_failed);
@@ -603,8 +727,9 @@ static void bp_destroy(struct ctel_span_processor *p)
         if (!exited) {
             /* The exporter never returned: freeing now would pull memory from
              * under the worker. Leave it running, detached. */
-            ctel__log(CTEL_LOG_ERROR, "batch processor: worker still blocked in exporter \"%s\"; "
-                                      "leaking it instead of freeing memory in use",
+            ctel__log(CTEL_LOG_ERROR,
+                      "batch processor: worker still blocked in exporter \"%s\"; "
+                      "leaking it instead of freeing memory in use",
                       ctel_span_exporter_name(bp->exporter));
             pthread_detach(bp->thread);
             return;
@@ -621,6 +746,10 @@ static void bp_destroy(struct ctel_span_processor *p)
             ctel__span_release(untag(left[i], &h));
         }
     }
+    uint64_t unexported;
+    ctel__handoff_destroy(&bp->handoff, &unexported);
+    atomic_fetch_add(&bp->dropped_shutdown, unexported);
+    ctel__free(bp->collected);
     ctel_span_exporter_destroy(bp->exporter);
     ctel__span_queue_destroy(&bp->queue);
     ctel__span_pool_release(bp->reserved_records, bp->reserved_empties);
@@ -648,8 +777,7 @@ static const ctel__processor_vt k_batch_vt = {
 };
 
 ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
-                                        const ctel_batch_options *opts,
-                                        ctel_span_processor **out)
+                                        const ctel_batch_options *opts, ctel_span_processor **out)
 {
     if (out)
         *out = NULL;
@@ -666,6 +794,12 @@ ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
     bp->exporter = exporter;
     ctel__batch_config_resolve(opts, &bp->cfg);
     ctel_status rc = ctel__span_queue_init(&bp->queue, bp->cfg.max_queue_size);
+    if (rc == CTEL_OK) {
+        rc =
+            ctel__handoff_init(&bp->handoff, bp->cfg.max_queue_size, bp->cfg.max_export_batch_size);
+        if (rc != CTEL_OK)
+            ctel__span_queue_destroy(&bp->queue);
+    }
     if (rc != CTEL_OK) {
         ctel_span_exporter_destroy(exporter);
         ctel__free(bp);

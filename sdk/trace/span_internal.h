@@ -98,9 +98,17 @@ struct ctel_sdk {
  * paths are inline; the slow paths trade magazines with the depot. */
 #define CTEL__MAG_SIZE 64
 
+/* A magazine is also the unit a batch processor's application threads hand
+ * ended spans over in (span_handoff.h): `home` is then the depot of the
+ * thread that filled it and `taken` how many of its spans the export worker
+ * has already collected. Magazines start on a cache line (their address
+ * carries tags in a queue, like records). */
 typedef struct ctel__magazine {
     struct ctel__magazine *next;
     uint32_t n;
+    uint32_t home;
+    uint32_t taken;
+    void *mem; /* the allocation the magazine is aligned within */
     ctel_span *items[CTEL__MAG_SIZE];
 } ctel__magazine;
 
@@ -169,6 +177,15 @@ ctel_status ctel__span_pool_reserve(size_t records, size_t empties);
  * in flight or cached by threads stay in the pool. Any thread. */
 void ctel__span_pool_release(size_t records, size_t empties);
 
+/* An empty magazine for a thread to hand ended spans over in, its `home`
+ * set to the calling thread's depot; NULL when out of memory. */
+ctel__magazine *ctel__span_pool_take_block(void);
+
+/* Gives back a magazine and the records in it (every one of them ended and
+ * no longer referenced): a full one goes to depot `home` as it is, a partly
+ * filled one has its records freed. Any thread. */
+void ctel__span_pool_give_block(ctel__magazine *m);
+
 /* Records the pool has allocated and not freed (in flight, parked or cached). */
 size_t ctel__span_pool_records(void);
 
@@ -197,7 +214,7 @@ ctel_status ctel__span_copy_str(ctel_span *span, const char *s, size_t len, cons
 /* Sets or replaces key in (attrs, *count) bounded by cap/limit; used for span,
  * event and link attribute lists. */
 ctel_status ctel__span_put_attr(ctel_span *span, ctel_attribute **attrs, uint32_t *count,
-                                uint32_t *cap, uint32_t limit, uint32_t *dropped,
-                                const char *key, size_t key_len, const ctel_value *value);
+                                uint32_t *cap, uint32_t limit, uint32_t *dropped, const char *key,
+                                size_t key_len, const ctel_value *value);
 
 #endif

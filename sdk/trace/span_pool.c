@@ -76,7 +76,7 @@ static void free_magazines(magazine *m)
     while (m) {
         magazine *next = m->next;
         free_records(m);
-        ctel__free(m);
+        ctel__free(m->mem);
         m = next;
     }
 }
@@ -182,11 +182,16 @@ static void register_thread(void)
 
 static magazine *new_magazine(void)
 {
-    magazine *m = ctel__malloc(sizeof *m);
-    if (m) {
-        m->next = NULL;
-        m->n = 0;
-    }
+    char *mem = ctel__malloc(sizeof(magazine) + CTEL_CACHELINE - 1);
+    if (!mem)
+        return NULL;
+    uintptr_t p = ((uintptr_t)mem + CTEL_CACHELINE - 1) & ~(uintptr_t)(CTEL_CACHELINE - 1);
+    magazine *m = (magazine *)p;
+    m->mem = mem;
+    m->next = NULL;
+    m->n = 0;
+    m->home = 0;
+    m->taken = 0;
     return m;
 }
 
@@ -439,4 +444,26 @@ void ctel__span_pool_release(size_t records, size_t empties)
 size_t ctel__span_pool_records(void)
 {
     return atomic_load_explicit(&g_records, memory_order_relaxed);
+}
+
+ctel__magazine *ctel__span_pool_take_block(void)
+{
+    if (!t_cache.registered)
+        register_thread();
+    magazine *m = take_empty(t_cache.home);
+    if (m) {
+        m->n = 0;
+        m->taken = 0;
+        m->home = t_cache.home;
+    }
+    return m;
+}
+
+void ctel__span_pool_give_block(ctel__magazine *m)
+{
+    pthread_once(&g_depots_once, init_depots);
+    depot *d = &g_depots[m->home % CTEL__POOL_HOMES];
+    pthread_mutex_lock(&d->lock);
+    depot_put(d, m);
+    pthread_mutex_unlock(&d->lock);
 }

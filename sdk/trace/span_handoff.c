@@ -1,0 +1,305 @@
+/* sdk/trace/span_handoff.c — ended spans handed to the export worker in
+ * blocks of 64 (see span_handoff.h).
+ *
+ * Locks: the registry lock (g_lock) guards the list of live hand-offs and
+ * each one's list of entries; an entry's lock guards which block the entry
+ * holds (`out`) and the block's `taken`. Order: registry, then entry, then
+ * the pool's depot locks. A thread takes its entry's lock once per full
+ * block; the worker takes the registry lock and each entry's lock only when
+ * it collects (flush, shutdown, the schedule delay).
+ */
+#include "sdk/trace/span_handoff.h"
+
+#include <pthread.h>
+
+struct ctel__handoff_entry {
+    pthread_mutex_t lock;
+    ctel__magazine *out; /* the thread's block (under lock; the thread reads
+                            it without, being its only writer) */
+    bool exited;         /* the thread is gone: forget the entry */
+    ctel__handoff_entry *next;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static ctel__handoff *g_live; /* under g_lock */
+static _Atomic uint64_t g_next_id = 1;
+static pthread_key_t g_exit_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+CTEL__TLS ctel__handoff_thread ctel__t_handoff;
+#define t_handoff ctel__t_handoff
+
+/* A thread that found its hand-off taken by another processor: it does not
+ * ask again (under the registry lock) for this many spans. */
+#define RETRY_AFTER 4096
+static CTEL__TLS uint64_t t_refused_id;
+static CTEL__TLS uint32_t t_refused_left;
+
+static void thread_exit(void *arg);
+
+static void make_key(void)
+{
+    (void)pthread_key_create(&g_exit_key, thread_exit);
+}
+
+ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t max_batch)
+{
+    memset(h, 0, sizeof *h);
+    uint64_t blocks = max_spans / CTEL__MAG_SIZE;
+    if (blocks < 2 || max_batch < CTEL__MAG_SIZE)
+        return CTEL_OK; /* disabled: id 0 */
+    ctel_status rc = ctel__span_queue_init(&h->queue, blocks);
+    if (rc != CTEL_OK)
+        return rc;
+    pthread_once(&g_key_once, make_key);
+    h->id = atomic_fetch_add(&g_next_id, 1);
+    pthread_mutex_lock(&g_lock);
+    h->next = g_live;
+    g_live = h;
+    pthread_mutex_unlock(&g_lock);
+    return CTEL_OK;
+}
+
+/* Called with g_lock held. */
+static ctel__handoff *find_live(uint64_t id)
+{
+    for (ctel__handoff *h = g_live; h; h = h->next)
+        if (h->id == id)
+            return h;
+    return NULL;
+}
+
+/* Spans in `m` the worker has not collected. */
+static uint32_t untaken(const ctel__magazine *m)
+{
+    return m->n - m->taken;
+}
+
+/* Queues block `m`, which no entry holds any more; when the queue is full
+ * its untaken spans are dropped and counted, and it goes back to the pool.
+ * Returns whether it was queued. */
+static bool queue_block(ctel__handoff *h, ctel__magazine *m, uint64_t *depth)
+{
+    if (ctel__span_queue_push(&h->queue, m, depth))
+        return true;
+    *depth = untaken(m);
+    atomic_fetch_add_explicit(&h->dropped, untaken(m), memory_order_relaxed);
+    ctel__span_pool_give_block(m);
+    return false;
+}
+
+/* The calling thread's block goes to whichever hand-off its entry belongs
+ * to, and the entry is marked for the worker to forget. */
+static void thread_exit(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_lock);
+    ctel__handoff *h = t_handoff.id ? find_live(t_handoff.id) : NULL;
+    if (h) {
+        ctel__handoff_entry *e = t_handoff.entry;
+        pthread_mutex_lock(&e->lock);
+        ctel__magazine *m = e->out;
+        e->out = NULL;
+        e->exited = true;
+        pthread_mutex_unlock(&e->lock);
+        uint64_t depth;
+        if (m && untaken(m))
+            (void)queue_block(h, m, &depth);
+        else if (m)
+            ctel__span_pool_give_block(m);
+    }
+    t_handoff.id = 0;
+    t_handoff.entry = NULL;
+    t_handoff.block = NULL;
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* Makes `h` the calling thread's hand-off, unless another live processor
+ * has it. */
+static bool attach(ctel__handoff *h)
+{
+    if (t_refused_id == h->id && t_refused_left) {
+        t_refused_left--;
+        return false;
+    }
+    pthread_mutex_lock(&g_lock);
+    if (t_handoff.id && find_live(t_handoff.id)) {
+        pthread_mutex_unlock(&g_lock);
+        t_refused_id = h->id;
+        t_refused_left = RETRY_AFTER;
+        return false;
+    }
+    /* The thread's previous hand-off, if any, was destroyed with its entry. */
+    ctel__handoff_entry *e = ctel__calloc(1, sizeof *e);
+    if (!e) {
+        pthread_mutex_unlock(&g_lock);
+        return false;
+    }
+    pthread_mutex_init(&e->lock, NULL);
+    e->next = h->entries;
+    h->entries = e;
+    t_handoff.id = h->id;
+    t_handoff.entry = e;
+    t_handoff.block = NULL;
+    pthread_mutex_unlock(&g_lock);
+    /* Any non-NULL value makes thread_exit run. */
+    (void)pthread_setspecific(g_exit_key, &t_handoff);
+    return true;
+}
+
+ctel__handoff_result ctel__handoff_put_slow(ctel__handoff *h, ctel_span *s, uint64_t *depth)
+{
+    if (h->id == 0)
+        return CTEL__HANDOFF_UNAVAILABLE;
+    if (t_handoff.id != h->id && !attach(h))
+        return CTEL__HANDOFF_UNAVAILABLE;
+    ctel__handoff_entry *e = t_handoff.entry;
+    ctel__magazine *m = t_handoff.block;
+    if (!m) {
+        m = ctel__span_pool_take_block();
+        if (!m)
+            return CTEL__HANDOFF_UNAVAILABLE;
+        pthread_mutex_lock(&e->lock);
+        e->out = m;
+        pthread_mutex_unlock(&e->lock);
+        t_handoff.block = m;
+    }
+    uint32_t n = m->n;
+    m->items[n] = s;
+    __atomic_store_n(&m->n, n + 1, __ATOMIC_RELEASE);
+    if (n + 1 < CTEL__MAG_SIZE)
+        return CTEL__HANDOFF_KEPT;
+    /* Full: swap in a fresh block (none when memory is short: the next span
+     * tries again), then queue this one, which the worker can no longer
+     * reach through the entry. */
+    ctel__magazine *next = ctel__span_pool_take_block();
+    pthread_mutex_lock(&e->lock);
+    e->out = next;
+    pthread_mutex_unlock(&e->lock);
+    t_handoff.block = next;
+    return queue_block(h, m, depth) ? CTEL__HANDOFF_PUSHED : CTEL__HANDOFF_DROPPED;
+}
+
+size_t ctel__handoff_pop(ctel__handoff *h, ctel__magazine **out, size_t max)
+{
+    if (h->id == 0)
+        return 0;
+    return ctel__span_queue_pop(&h->queue, (void **)out, max);
+}
+
+size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap)
+{
+    if (h->id == 0)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&g_lock);
+    for (ctel__handoff_entry **pe = &h->entries; *pe;) {
+        ctel__handoff_entry *e = *pe;
+        pthread_mutex_lock(&e->lock);
+        ctel__magazine *m = e->out;
+        if (m) {
+            uint32_t end = __atomic_load_n(&m->n, __ATOMIC_ACQUIRE);
+            if (end > m->taken && n + (end - m->taken) > *cap) {
+                size_t want = (n + (end - m->taken)) * 2 + 64;
+                ctel_span **grown = ctel__realloc(*buf, want * sizeof **buf);
+                if (grown) {
+                    *buf = grown;
+                    *cap = want;
+                }
+            }
+            while (m->taken < end && n < *cap)
+                (*buf)[n++] = m->items[m->taken++];
+        }
+        bool gone = e->exited;
+        pthread_mutex_unlock(&e->lock);
+        if (gone) {
+            *pe = e->next;
+            pthread_mutex_destroy(&e->lock);
+            ctel__free(e);
+        } else {
+            pe = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
+
+uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h)
+{
+    return h->id ? ctel__span_queue_size(&h->queue) : 0;
+}
+
+static void give_back(void *item)
+{
+    ctel__span_pool_give_block(item);
+}
+
+void ctel__handoff_destroy(ctel__handoff *h, uint64_t *unexported)
+{
+    *unexported = 0;
+    if (h->id == 0)
+        return;
+    pthread_mutex_lock(&g_lock);
+    for (ctel__handoff **p = &g_live; *p; p = &(*p)->next) {
+        if (*p == h) {
+            *p = h->next;
+            break;
+        }
+    }
+    ctel__handoff_entry *e = h->entries;
+    h->entries = NULL;
+    pthread_mutex_unlock(&g_lock);
+    while (e) {
+        ctel__handoff_entry *next = e->next;
+        if (e->out) {
+            *unexported += untaken(e->out);
+            ctel__span_pool_give_block(e->out);
+        }
+        pthread_mutex_destroy(&e->lock);
+        ctel__free(e);
+        e = next;
+    }
+    ctel__magazine *left[64];
+    size_t n;
+    while ((n = ctel__span_queue_pop(&h->queue, (void **)left, CTEL_ARRAY_LEN(left))) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            *unexported += untaken(left[i]);
+            ctel__span_pool_give_block(left[i]);
+        }
+    }
+    ctel__span_queue_destroy(&h->queue);
+    h->id = 0;
+}
+
+void ctel__handoff_fork_lock(void)
+{
+    pthread_mutex_lock(&g_lock);
+}
+
+void ctel__handoff_fork_unlock(void)
+{
+    pthread_mutex_unlock(&g_lock);
+}
+
+void ctel__handoff_fork_child_global(void)
+{
+    ctel__fork_reinit_mutex(&g_lock);
+    /* The forking thread's block, if any, is given back below with the
+     * others: it holds the parent's spans. */
+    t_handoff.block = NULL;
+}
+
+void ctel__handoff_fork_child(ctel__handoff *h)
+{
+    if (h->id == 0)
+        return;
+    for (ctel__handoff_entry *e = h->entries; e; e = e->next) {
+        ctel__fork_reinit_mutex(&e->lock);
+        if (e->out)
+            ctel__span_pool_give_block(e->out);
+        e->out = NULL;
+        /* only the forking thread exists here */
+        e->exited = e != t_handoff.entry;
+    }
+    ctel__span_queue_abandon(&h->queue, give_back);
+}

@@ -1,0 +1,118 @@
+/* sdk/trace/span_handoff.h — application threads hand ended spans to a batch
+ * processor's export worker 64 at a time.
+ *
+ * Each thread appends the spans it ends to a block of its own (a pool
+ * magazine, see span_internal.h): two stores to cache lines no other core
+ * writes. A full block goes into the processor's block queue with one push;
+ * the worker exports its spans and gives the whole block back to the pool,
+ * where it is the next full magazine that thread starts spans from. The
+ * worker never writes a line an application thread will write or read next,
+ * and a thread pays one queue push per 64 spans.
+ *
+ * Spans in a block that is not full yet are not lost or delayed past the
+ * schedule: when a flush, the shutdown or the schedule delay asks for
+ * everything, the worker collects what each thread has appended since the
+ * last time (ctel__handoff_collect), under a per-thread lock the thread
+ * itself takes only when its block is full. Collected spans stay in their
+ * block, marked taken, until the block comes back whole.
+ *
+ * A thread hands spans to one processor this way at a time (the first it
+ * ends a span for); for any other, and when memory for a block is short,
+ * ctel__handoff_put says CTEL__HANDOFF_UNAVAILABLE and the caller queues
+ * the span on its own. A thread's block goes into the queue as it is when
+ * the thread exits.
+ *
+ * Only for processors that are the sole holders of the spans they are given
+ * (blocks go back to the pool with their records).
+ */
+#ifndef CTEL_TRACE_SPAN_HANDOFF_H
+#define CTEL_TRACE_SPAN_HANDOFF_H
+
+#include "sdk/trace/span_internal.h"
+#include "sdk/trace/span_queue.h"
+
+typedef struct ctel__handoff_entry ctel__handoff_entry;
+
+typedef struct ctel__handoff {
+    uint64_t id;            /* never reused; 0: hand-off disabled */
+    ctel__span_queue queue; /* full blocks (partial ones from exited threads) */
+    /* Every field below is under the module's registry lock. */
+    ctel__handoff_entry *entries; /* one per thread that handed spans over */
+    struct ctel__handoff *next;   /* the live hand-offs */
+    /* Spans dropped because the block queue was full (a whole block's
+     * untaken spans at a time), read by stats. */
+    _Atomic uint64_t dropped;
+} ctel__handoff;
+
+/* The calling thread's hand-off: which processor's (id) and its entry. */
+typedef struct ctel__handoff_thread {
+    uint64_t id;
+    ctel__handoff_entry *entry;
+    ctel__magazine *block; /* the entry's current block (a copy, see put) */
+} ctel__handoff_thread;
+
+extern CTEL__TLS ctel__handoff_thread ctel__t_handoff;
+
+/* Sets `h` up for a processor whose queue holds up to `max_spans` spans and
+ * whose export batches hold up to `max_batch`: blocks are used only when the
+ * queue holds at least two of them and a batch at least one; otherwise `h`
+ * stays disabled (put says unavailable) and the call succeeds.
+ * CTEL_ERR_NO_MEMORY. */
+ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t max_batch);
+
+/* After the worker has stopped: gives back every block still queued or held
+ * for a thread, with their records; *unexported receives how many of their
+ * spans were never collected. Threads must no longer end spans for this
+ * processor. */
+void ctel__handoff_destroy(ctel__handoff *h, uint64_t *unexported);
+
+typedef enum ctel__handoff_result {
+    CTEL__HANDOFF_KEPT,        /* appended to the thread's block */
+    CTEL__HANDOFF_PUSHED,      /* appended; the block was full and is queued */
+    CTEL__HANDOFF_DROPPED,     /* appended; the block was full, the queue too:
+                                  its untaken spans were dropped and counted */
+    CTEL__HANDOFF_UNAVAILABLE, /* not taken: queue the span some other way */
+} ctel__handoff_result;
+
+ctel__handoff_result ctel__handoff_put_slow(ctel__handoff *h, ctel_span *s, uint64_t *depth);
+
+/* Application thread: hands `s` over. *depth receives the depth in blocks of
+ * the shard a full block went to (PUSHED), or the spans dropped (DROPPED). */
+static inline ctel__handoff_result ctel__handoff_put(ctel__handoff *h, ctel_span *s,
+                                                     uint64_t *depth)
+{
+    ctel__handoff_thread *t = &ctel__t_handoff;
+    ctel__magazine *m = t->block;
+    if (CTEL_LIKELY(t->id == h->id && m)) {
+        uint32_t n = m->n;
+        if (CTEL_LIKELY(n + 1 < CTEL__MAG_SIZE)) {
+            m->items[n] = s;
+            /* the worker may collect up to here at any time */
+            __atomic_store_n(&m->n, n + 1, __ATOMIC_RELEASE);
+            return CTEL__HANDOFF_KEPT;
+        }
+    }
+    return ctel__handoff_put_slow(h, s, depth);
+}
+
+/* Worker: pops up to `max` queued blocks. */
+size_t ctel__handoff_pop(ctel__handoff *h, ctel__magazine **out, size_t max);
+
+/* Worker: appends to *buf (grown as needed, owned by the caller and freed
+ * with ctel__free) the spans threads have appended to their blocks since the
+ * last collect, and forgets the entries of threads that have exited. Returns
+ * the number appended; those spans go back to the pool with their block,
+ * never on their own. Fewer than asked when memory is short (the rest stay
+ * for the next collect or their block). */
+size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap);
+
+/* Blocks queued (a block holds up to CTEL__MAG_SIZE spans). */
+uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h);
+
+/* fork(): the registry lock is held across fork() (ctel__handoff_fork_lock
+ * and the others in sdk/internal.h, called by sdk/common/fork.c); in the
+ * child, ctel__handoff_fork_child gives back the parent's blocks (their
+ * spans are the parent's to export) and starts `h` empty. */
+void ctel__handoff_fork_child(ctel__handoff *h);
+
+#endif
