@@ -229,16 +229,24 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
  * first failure. Stops early (*cut) when a fork wants the worker parked:
  * producers running flat out could otherwise keep it here past the fork's
  * deadline. */
-/* Fills `buf` after its first `n` spans, up to the batch size, with the
- * spans of whole queued blocks (kept in blocks[], *nb of them, to be given
- * back after the export) and then with collected spans from *next on.
- * Returns the new count. */
-static size_t fill_from_blocks(batch_processor *bp, ctel_span **buf, size_t n,
-                               ctel__magazine **blocks, size_t *nb, size_t collected, size_t *next)
+/* Fills `buf` with up to a batch of spans: first collected spans from
+ * *next on, then, once every collected span has a place, the spans of whole
+ * queued blocks (kept in blocks[], *nb of them, to be given back after the
+ * export). In that order because a collected span stays in its block: the
+ * block must not go back to the pool before the span is exported. Returns
+ * the count. */
+static size_t fill_batch(batch_processor *bp, ctel_span **buf, ctel__magazine **blocks, size_t *nb,
+                         size_t collected, size_t *next)
 {
     size_t max = bp->cfg.max_export_batch_size;
-    size_t from_blocks = 0;
+    size_t n = collected - *next < max ? collected - *next : max;
+    if (n)
+        memcpy(buf, bp->collected + *next, n * sizeof *buf);
+    *next += n;
     *nb = 0;
+    if (*next < collected)
+        return n;
+    size_t from_blocks = 0;
     while (*nb < CTEL__MAX_BLOCKS_PER_BATCH && n + CTEL__MAG_SIZE <= max &&
            ctel__handoff_pop(&bp->handoff, &blocks[*nb], 1) == 1) {
         ctel__magazine *m = blocks[(*nb)++];
@@ -248,11 +256,7 @@ static size_t fill_from_blocks(batch_processor *bp, ctel_span **buf, size_t n,
         from_blocks += k;
     }
     atomic_fetch_add_explicit(&bp->handed_over, from_blocks, memory_order_relaxed);
-    size_t k = collected - *next < max - n ? collected - *next : max - n;
-    if (k)
-        memcpy(buf + n, bp->collected + *next, k * sizeof *buf);
-    *next += k;
-    return n + k;
+    return n;
 }
 
 /* Exports everything queued now; with `collect`, also what threads hold in
@@ -281,9 +285,9 @@ static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, uin
              * go back to the pool with their blocks, never on their own. */
             ctel__magazine *blocks[CTEL__MAX_BLOCKS_PER_BATCH];
             size_t nb;
-            n = fill_from_blocks(bp, buf, 0, blocks, &nb, collected, &next);
+            n = fill_batch(bp, buf, blocks, &nb, collected, &next);
             if (n == 0 && nb == 0)
-                return first;
+                break;
             if (n)
                 rc = export_spans(bp, buf, n);
             for (size_t i = 0; i < nb; i++)
@@ -297,9 +301,12 @@ static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, uin
         if (CTEL_UNLIKELY(atomic_load_explicit(&bp->pausing, memory_order_relaxed)) &&
             next == collected) {
             *cut = true;
-            return first;
+            break;
         }
     }
+    /* every collected span is exported now */
+    ctel__handoff_release_retired(&bp->handoff);
+    return first;
 }
 
 static void *worker_main(void *arg)

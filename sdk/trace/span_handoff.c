@@ -75,16 +75,35 @@ static uint32_t untaken(const ctel__magazine *m)
     return m->n - m->taken;
 }
 
+/* Disposes of block `m`, which no entry holds any more and which will not
+ * be queued. Spans the worker collected from it may still be in an export
+ * that has not finished: such a block is left on the retired list, which
+ * the worker gives back after its exports (ctel__handoff_release_retired).
+ * `locked`: the caller holds g_lock. */
+static void dispose(ctel__handoff *h, ctel__magazine *m, bool locked)
+{
+    if (m->taken == 0) {
+        ctel__span_pool_give_block(m);
+        return;
+    }
+    if (!locked)
+        pthread_mutex_lock(&g_lock);
+    m->next = h->retired;
+    h->retired = m;
+    if (!locked)
+        pthread_mutex_unlock(&g_lock);
+}
+
 /* Queues block `m`, which no entry holds any more; when the queue is full
- * its untaken spans are dropped and counted, and it goes back to the pool.
+ * its untaken spans are dropped and counted, and it is disposed of.
  * Returns whether it was queued. */
-static bool queue_block(ctel__handoff *h, ctel__magazine *m, uint64_t *depth)
+static bool queue_block(ctel__handoff *h, ctel__magazine *m, bool locked, uint64_t *depth)
 {
     if (ctel__span_queue_push(&h->queue, m, depth))
         return true;
     *depth = untaken(m);
     atomic_fetch_add_explicit(&h->dropped, untaken(m), memory_order_relaxed);
-    ctel__span_pool_give_block(m);
+    dispose(h, m, locked);
     return false;
 }
 
@@ -104,9 +123,9 @@ static void thread_exit(void *arg)
         pthread_mutex_unlock(&e->lock);
         uint64_t depth;
         if (m && untaken(m))
-            (void)queue_block(h, m, &depth);
+            (void)queue_block(h, m, true, &depth);
         else if (m)
-            ctel__span_pool_give_block(m);
+            dispose(h, m, true);
     }
     t_handoff.id = 0;
     t_handoff.entry = NULL;
@@ -177,7 +196,7 @@ ctel__handoff_result ctel__handoff_put_slow(ctel__handoff *h, ctel_span *s, uint
     e->out = next;
     pthread_mutex_unlock(&e->lock);
     t_handoff.block = next;
-    return queue_block(h, m, depth) ? CTEL__HANDOFF_PUSHED : CTEL__HANDOFF_DROPPED;
+    return queue_block(h, m, false, depth) ? CTEL__HANDOFF_PUSHED : CTEL__HANDOFF_DROPPED;
 }
 
 size_t ctel__handoff_pop(ctel__handoff *h, ctel__magazine **out, size_t max)
@@ -224,6 +243,21 @@ size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap)
     return n;
 }
 
+void ctel__handoff_release_retired(ctel__handoff *h)
+{
+    if (h->id == 0)
+        return;
+    pthread_mutex_lock(&g_lock);
+    ctel__magazine *m = h->retired;
+    h->retired = NULL;
+    pthread_mutex_unlock(&g_lock);
+    while (m) {
+        ctel__magazine *next = m->next;
+        ctel__span_pool_give_block(m);
+        m = next;
+    }
+}
+
 uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h)
 {
     return h->id ? ctel__span_queue_size(&h->queue) : 0;
@@ -249,6 +283,7 @@ void ctel__handoff_destroy(ctel__handoff *h, uint64_t *unexported)
     ctel__handoff_entry *e = h->entries;
     h->entries = NULL;
     pthread_mutex_unlock(&g_lock);
+    ctel__handoff_release_retired(h);
     while (e) {
         ctel__handoff_entry *next = e->next;
         if (e->out) {
@@ -302,4 +337,9 @@ void ctel__handoff_fork_child(ctel__handoff *h)
         e->exited = e != t_handoff.entry;
     }
     ctel__span_queue_abandon(&h->queue, give_back);
+    for (ctel__magazine *m = h->retired, *next; m; m = next) {
+        next = m->next;
+        ctel__span_pool_give_block(m);
+    }
+    h->retired = NULL;
 }

@@ -38,6 +38,7 @@ typedef struct ctel__handoff {
     ctel__span_queue queue; /* full blocks (partial ones from exited threads) */
     /* Every field below is under the module's registry lock. */
     ctel__handoff_entry *entries; /* one per thread that handed spans over */
+    ctel__magazine *retired;      /* blocks to give back after the exports */
     struct ctel__handoff *next;   /* the live hand-offs */
     /* Spans dropped because the block queue was full (a whole block's
      * untaken spans at a time), read by stats. */
@@ -105,6 +106,11 @@ size_t ctel__handoff_pop(ctel__handoff *h, ctel__magazine **out, size_t max);
  * never on their own. Fewer than asked when memory is short (the rest stay
  * for the next collect or their block). */
 size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap);
+
+/* Worker, once every span it has collected so far is exported: gives back
+ * the blocks threads could not queue (queue full, or nothing left to
+ * export at thread exit) while some of their spans were being exported. */
+void ctel__handoff_release_retired(ctel__handoff *h);
 
 /* Blocks queued (a block holds up to CTEL__MAG_SIZE spans). */
 uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h);
