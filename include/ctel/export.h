@@ -157,8 +157,9 @@ typedef struct ctel_span_processor ctel_span_processor;
  * ever in flight at once, which is when the export worker falls behind and
  * the queue fills. Preallocating puts records for a full queue, one batch
  * being exported and the record caches of one application thread per CPU
- * into the pool when the SDK starts, so that ending and starting spans never
- * allocates, however far the worker falls behind. Costs about 0.9 KiB per
+ * (and the block each such thread is filling) into the pool when the SDK
+ * starts, so that ending and starting spans never allocates, however far
+ * the worker falls behind. Costs about 0.9 KiB per
  * record, held until the last SDK is destroyed: ~3.5 MiB with the default
  * queue of 2048 on 2 CPUs, ~60 MiB with a queue of 65,536 (CPUs: those
  * the process may run on). More application threads than CPUs, or many
@@ -177,8 +178,21 @@ typedef struct ctel_batch_options {
 
 /* A batch processor exporting through `exporter`, which it owns from now on
  * (destroyed with the processor, also when this call fails). Starts one
- * worker thread when the SDK is created. Ending a span costs one queue push;
- * a full queue drops the span and counts it (ctel_sdk_stats()).
+ * worker thread when the SDK is created. A full queue drops spans and counts
+ * them (ctel_sdk_stats()); nothing on the span path blocks.
+ *
+ * How ended spans reach the worker: when this is the SDK's only processor
+ * holding spans, each application thread collects the spans it ends in a
+ * block of 64 of its own and queues the block when it is full (one queue
+ * push per 64 spans); the worker also takes what a thread's block holds for
+ * a flush, the shutdown and once per schedule delay, so spans wait no
+ * longer than without blocks. The queue then holds max_queue_size / 64
+ * blocks; a full queue drops a block's spans (those not yet taken) at once.
+ * A thread uses blocks for one processor at a time (the first it ends a
+ * span for); spans for any other processor are queued one by one into a
+ * queue of max_queue_size spans. A thread's first span for a processor
+ * allocates a small entry (once per thread); a thread's block is queued
+ * when it exits.
  * CTEL_ERR_INVALID_ARGUMENT for a NULL exporter; CTEL_ERR_NO_MEMORY. */
 CTEL_API ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
                                                  const ctel_batch_options *opts,

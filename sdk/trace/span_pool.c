@@ -258,14 +258,25 @@ ctel_span *ctel__span_pool_get_slow(void)
     }
     if (!tc->registered)
         register_thread();
+    /* An empty `cur` is kept as the spare when there is none: the thread's
+     * next block (ctel__span_pool_take_block) then costs no depot visit. */
+    magazine *give = tc->cur;
+    if (give && !tc->spare) {
+        tc->spare = give;
+        give = NULL;
+    }
     /* Home first; then take from the others before allocating, so records
      * that went to another home are not stranded there. */
     for (uint32_t i = 0; i < CTEL__POOL_HOMES; i++) {
-        magazine *full = trade_full(&g_depots[(tc->home + i) % CTEL__POOL_HOMES], tc->cur);
+        magazine *full = trade_full(&g_depots[(tc->home + i) % CTEL__POOL_HOMES], give);
         if (full) {
             tc->cur = full;
             return full->items[--full->n];
         }
+    }
+    if (!give) { /* as it was: the empty magazine stays current */
+        tc->cur = tc->spare;
+        tc->spare = NULL;
     }
     return new_record();
 }
@@ -450,7 +461,11 @@ ctel__magazine *ctel__span_pool_take_block(void)
 {
     if (!t_cache.registered)
         register_thread();
-    magazine *m = take_empty(t_cache.home);
+    magazine *m = t_cache.spare;
+    if (m && m->n == 0)
+        t_cache.spare = NULL;
+    else
+        m = take_empty(t_cache.home);
     if (m) {
         m->n = 0;
         m->taken = 0;
