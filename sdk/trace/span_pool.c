@@ -180,13 +180,23 @@ static void register_thread(void)
     t_cache.registered = true;
 }
 
+/* `size` bytes starting on a cache line (the allocator hook only promises
+ * malloc's alignment); *mem receives the allocation to free. */
+static void *line_alloc(size_t size, void **mem)
+{
+    char *raw = ctel__malloc(size + CTEL_CACHELINE - 1);
+    *mem = raw;
+    if (!raw)
+        return NULL;
+    return (void *)(((uintptr_t)raw + CTEL_CACHELINE - 1) & ~(uintptr_t)(CTEL_CACHELINE - 1));
+}
+
 static magazine *new_magazine(void)
 {
-    char *mem = ctel__malloc(sizeof(magazine) + CTEL_CACHELINE - 1);
-    if (!mem)
+    void *mem;
+    magazine *m = line_alloc(sizeof(magazine), &mem);
+    if (!m)
         return NULL;
-    uintptr_t p = ((uintptr_t)mem + CTEL_CACHELINE - 1) & ~(uintptr_t)(CTEL_CACHELINE - 1);
-    magazine *m = (magazine *)p;
     m->mem = mem;
     m->next = NULL;
     m->n = 0;
@@ -195,15 +205,14 @@ static magazine *new_magazine(void)
     return m;
 }
 
-/* A record on a cache line of its own (the allocator hook only promises
- * malloc's alignment). */
+/* A record on a cache line of its own. */
+_Static_assert(CTEL__SPAN_ALIGN == CTEL_CACHELINE, "records are line-aligned");
 static ctel_span *new_record(void)
 {
-    char *mem = ctel__malloc(sizeof(ctel_span) + CTEL__SPAN_ALIGN - 1);
-    if (!mem)
+    void *mem;
+    ctel_span *s = line_alloc(sizeof(ctel_span), &mem);
+    if (!s)
         return NULL;
-    uintptr_t p = ((uintptr_t)mem + CTEL__SPAN_ALIGN - 1) & ~(uintptr_t)(CTEL__SPAN_ALIGN - 1);
-    ctel_span *s = (ctel_span *)p;
     s->mem = mem;
     s->chunks = NULL;
     atomic_fetch_add_explicit(&g_records, 1, memory_order_relaxed);

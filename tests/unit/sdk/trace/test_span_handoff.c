@@ -84,11 +84,14 @@ static void assert_exported_once(recorder *r, size_t want)
         fail_msg("exported %zu spans (%zu twice), want %zu once each", n, dups, want);
 }
 
-static ctel_sdk *recording_sdk(recorder *r, int queue, int batch, int delay_ms)
+/* An SDK whose batch processor exports through `export` over `state`. */
+static ctel_sdk *sdk_over(ctel_status (*export)(void *, const ctel_span_data *const *, size_t,
+                                                uint32_t),
+                          void *state, int queue, int batch, int delay_ms)
 {
-    ctel_span_exporter_ops ops = {"recorder", record_export, NULL, NULL, NULL};
+    ctel_span_exporter_ops ops = {"test", export, NULL, NULL, NULL};
     ctel_span_exporter *exp = NULL;
-    assert_int_equal(ctel_span_exporter_create(&ops, r, &exp), CTEL_OK);
+    assert_int_equal(ctel_span_exporter_create(&ops, state, &exp), CTEL_OK);
     ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
     bo.max_queue_size = queue;
     bo.max_export_batch_size = batch;
@@ -96,6 +99,11 @@ static ctel_sdk *recording_sdk(recorder *r, int queue, int batch, int delay_ms)
     ctel_span_processor *proc = NULL;
     assert_int_equal(ctel_batch_processor_create(exp, &bo, &proc), CTEL_OK);
     return ts_sdk_with_processor(proc);
+}
+
+static ctel_sdk *recording_sdk(recorder *r, int queue, int batch, int delay_ms)
+{
+    return sdk_over(record_export, r, queue, batch, delay_ms);
 }
 
 static void end_named(ctel_tracer *t, const char *name, int n)
@@ -405,16 +413,7 @@ static void test_dropped_block_waits_for_its_collected_spans(void **state)
     (void)state;
     watcher w = {0};
     atomic_store(&w.delay_ms, 300);
-    ctel_span_exporter_ops ops = {"watcher", watch_export, NULL, NULL, NULL};
-    ctel_span_exporter *exp = NULL;
-    assert_int_equal(ctel_span_exporter_create(&ops, &w, &exp), CTEL_OK);
-    ctel_batch_options bo = CTEL_BATCH_OPTIONS_INIT;
-    bo.max_queue_size = 128; /* two blocks */
-    bo.max_export_batch_size = 64;
-    bo.schedule_delay_ms = 60000;
-    ctel_span_processor *proc = NULL;
-    assert_int_equal(ctel_batch_processor_create(exp, &bo, &proc), CTEL_OK);
-    ctel_sdk *sdk = ts_sdk_with_processor(proc);
+    ctel_sdk *sdk = sdk_over(watch_export, &w, 128 /* two blocks */, 64, 60000);
     ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
 
     end_named(t, "op", 3 * 64); /* the worker takes one block, two wait */
