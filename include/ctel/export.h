@@ -191,8 +191,11 @@ typedef struct ctel_batch_options {
  * A thread uses blocks for one processor at a time (the first it ends a
  * span for); spans for any other processor are queued one by one into a
  * queue of max_queue_size spans. A thread's first span for a processor
- * allocates a small entry (once per thread); a thread's block is queued
- * when it exits.
+ * allocates a small entry (once per thread). When a thread exits, the
+ * worker collects its block where it is (no queue slot taken): at the next
+ * flush or schedule delay, or as soon as exited threads have left a batch;
+ * past max_queue_size such spans, an exiting thread's block is queued (and
+ * dropped, counted, when the queue is full).
  * CTEL_ERR_INVALID_ARGUMENT for a NULL exporter; CTEL_ERR_NO_MEMORY. */
 CTEL_API ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
                                                  const ctel_batch_options *opts,

@@ -101,12 +101,18 @@ static inline ctel_span *untag(void *p, unsigned *home)
     return (ctel_span *)((uintptr_t)p & ~HOME_MASK);
 }
 
+/* Spans waiting in the two queues (a queued block counted as full). */
+static uint64_t queued_spans(const batch_processor *bp)
+{
+    return ctel__span_queue_size(&bp->queue) +
+           ctel__handoff_queued_blocks(&bp->handoff) * CTEL__MAG_SIZE;
+}
+
 /* A producer whose push left `depth` spans in its shard wakes a sleeping
  * worker once that is a batch. */
-static inline void wake_if_sleeping(batch_processor *bp, uint64_t depth)
+static void wake_worker(batch_processor *bp)
 {
-    if (CTEL_UNLIKELY(depth >= bp->wake_depth) &&
-        atomic_load_explicit(&bp->worker_sleeping, memory_order_relaxed) &&
+    if (atomic_load_explicit(&bp->worker_sleeping, memory_order_relaxed) &&
         atomic_exchange_explicit(&bp->worker_sleeping, false, memory_order_acq_rel)) {
         pthread_mutex_lock(&bp->lock);
         pthread_cond_signal(&bp->wake_cv);
@@ -114,11 +120,23 @@ static inline void wake_if_sleeping(batch_processor *bp, uint64_t depth)
     }
 }
 
-/* Spans waiting in the two queues (a queued block counted as full). */
-static uint64_t queued_spans(const batch_processor *bp)
+static inline void wake_if_sleeping(batch_processor *bp, uint64_t depth)
 {
-    return ctel__span_queue_size(&bp->queue) +
-           ctel__handoff_queued_blocks(&bp->handoff) * CTEL__MAG_SIZE;
+    if (CTEL_UNLIKELY(depth >= bp->wake_depth))
+        wake_worker(bp);
+}
+
+/* The hand-off's call when exited threads have left a batch of spans in
+ * their blocks (see ctel__handoff_init). */
+static void wake_for_orphans(void *ctx)
+{
+    wake_worker(ctx);
+}
+
+/* Whether the worker has a reason to run before its schedule delay. */
+static bool work_waiting(const batch_processor *bp)
+{
+    return queued_spans(bp) >= bp->wake_depth || ctel__handoff_orphans_waiting(&bp->handoff);
 }
 
 static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
@@ -225,10 +243,6 @@ static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n
     return rc;
 }
 
-/* Exports everything in the queue now; *total counts the spans. Returns the
- * first failure. Stops early (*cut) when a fork wants the worker parked:
- * producers running flat out could otherwise keep it here past the fork's
- * deadline. */
 /* Fills `buf` with up to a batch of spans: first collected spans from
  * *next on, then, once every collected span has a place, the spans of whole
  * queued blocks (kept in blocks[], *nb of them, to be given back after the
@@ -259,12 +273,16 @@ static size_t fill_batch(batch_processor *bp, ctel_span **buf, ctel__magazine **
     return n;
 }
 
-/* Exports everything queued now; with `collect`, also what threads hold in
+/* Exports what is queued now; with `collect`, also what threads hold in
  * blocks not yet full. *total counts the spans. Returns the first failure.
- * Stops early (*cut) when a fork wants the worker parked: producers running
- * flat out could otherwise keep it here past the fork's deadline. */
-static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, uint64_t *total,
-                         bool *cut)
+ * Unless `all`, stops once it has exported as many spans as were queued
+ * when it began: under a sustained overload the queues never empty, and the
+ * worker must come back to its loop to collect partial blocks on schedule.
+ * With `all` (shutdown) it goes on until both queues are empty. Stops early
+ * (*cut) when a fork wants the worker parked: producers running flat out
+ * could otherwise keep it here past the fork's deadline. */
+static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, bool all,
+                         uint64_t *total, bool *cut)
 {
     ctel_status first = CTEL_OK;
     *total = 0;
@@ -274,6 +292,8 @@ static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, uin
         collected = ctel__handoff_collect(&bp->handoff, &bp->collected, &bp->collected_cap);
         atomic_fetch_add_explicit(&bp->handed_over, collected, memory_order_relaxed);
     }
+    /* (a queued block counts as full: the budget errs on the long side) */
+    uint64_t budget = all ? UINT64_MAX : queued_spans(bp) + collected;
     for (;;) {
         ctel_status rc = CTEL_OK;
         size_t n = ctel__span_queue_pop(&bp->queue, (void **)buf, bp->cfg.max_export_batch_size);
@@ -303,6 +323,8 @@ static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, uin
             *cut = true;
             break;
         }
+        if (*total >= budget && next == collected)
+            break;
     }
     /* every collected span is exported now */
     ctel__handoff_release_retired(&bp->handoff);
@@ -338,7 +360,7 @@ static void *worker_main(void *arg)
         }
         /* Sleep until: stop, a flush request, a full batch, or the delay. */
         while (!bp->stop && !bp->pause && bp->flush_requested == bp->flush_done &&
-               queued_spans(bp) < bp->wake_depth) {
+               !work_waiting(bp)) {
             uint64_t now = ctel__mono_ns();
             if (now >= next_export)
                 break;
@@ -364,7 +386,7 @@ static void *worker_main(void *arg)
             atomic_store_explicit(&bp->worker_sleeping, true, memory_order_release);
             /* Re-check after announcing sleep: a producer that pushed before
              * seeing the flag will not signal. */
-            if (queued_spans(bp) >= bp->wake_depth) {
+            if (work_waiting(bp)) {
                 atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
                 break;
             }
@@ -376,15 +398,17 @@ static void *worker_main(void *arg)
         bool stop = bp->stop;
         uint64_t flush_gen = bp->flush_requested;
         /* Spans in threads' blocks not yet full are collected for a flush,
-         * for the shutdown, and once per schedule delay. */
-        bool collect = stop || flush_gen != bp->flush_done || ctel__mono_ns() >= next_export;
+         * for the shutdown, once per schedule delay, and when exited threads
+         * have left a batch of them. */
+        bool collect = stop || flush_gen != bp->flush_done || ctel__mono_ns() >= next_export ||
+                       ctel__handoff_orphans_waiting(&bp->handoff);
         pthread_mutex_unlock(&bp->lock);
 
         ctel_status rc = CTEL_ERR_NO_MEMORY;
         uint64_t drained = 0;
         bool cut = false;
         if (buf)
-            rc = drain(bp, buf, collect, &drained, &cut);
+            rc = drain(bp, buf, collect, stop, &drained, &cut);
         if (carried != CTEL_OK)
             rc = carried;
         carried = CTEL_OK;
@@ -802,8 +826,8 @@ ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
     ctel__batch_config_resolve(opts, &bp->cfg);
     ctel_status rc = ctel__span_queue_init(&bp->queue, bp->cfg.max_queue_size);
     if (rc == CTEL_OK) {
-        rc =
-            ctel__handoff_init(&bp->handoff, bp->cfg.max_queue_size, bp->cfg.max_export_batch_size);
+        rc = ctel__handoff_init(&bp->handoff, bp->cfg.max_queue_size, bp->cfg.max_export_batch_size,
+                                wake_for_orphans, bp);
         if (rc != CTEL_OK)
             ctel__span_queue_destroy(&bp->queue);
     }

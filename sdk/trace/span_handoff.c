@@ -11,6 +11,7 @@
 #include "sdk/trace/span_handoff.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 struct ctel__handoff_entry {
     pthread_mutex_t lock;
@@ -42,7 +43,8 @@ static void make_key(void)
     (void)pthread_key_create(&g_exit_key, thread_exit);
 }
 
-ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t max_batch)
+ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t max_batch,
+                               void (*wake)(void *ctx), void *ctx)
 {
     memset(h, 0, sizeof *h);
     uint64_t blocks = max_spans / CTEL__MAG_SIZE;
@@ -51,6 +53,10 @@ ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t ma
     ctel_status rc = ctel__span_queue_init(&h->queue, blocks);
     if (rc != CTEL_OK)
         return rc;
+    h->orphan_wake = max_batch;
+    h->orphan_limit = max_spans;
+    h->wake = wake;
+    h->wake_ctx = ctx;
     pthread_once(&g_key_once, make_key);
     h->id = atomic_fetch_add(&g_next_id, 1);
     pthread_mutex_lock(&g_lock);
@@ -107,30 +113,52 @@ static bool queue_block(ctel__handoff *h, ctel__magazine *m, bool locked, uint64
     return false;
 }
 
-/* The calling thread's block goes to whichever hand-off its entry belongs
- * to, and the entry is marked for the worker to forget. */
+/* The calling thread's entry is marked for the worker to forget. Its block
+ * stays in it for the worker to collect, unless exited threads already left
+ * more than orphan_limit spans that way: then it is queued (or dropped and
+ * counted when the queue is full). The worker is woken when the spans left
+ * behind reach a batch; `wake` is called without g_lock (the worker's own
+ * lock comes before g_lock, see sdk/common/fork.c), so destroy waits for
+ * `exiting` to fall back to zero. */
 static void thread_exit(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&g_lock);
     ctel__handoff *h = t_handoff.id ? find_live(t_handoff.id) : NULL;
+    bool wake = false;
     if (h) {
         ctel__handoff_entry *e = t_handoff.entry;
         pthread_mutex_lock(&e->lock);
         ctel__magazine *m = e->out;
-        e->out = NULL;
+        uint64_t before = atomic_load_explicit(&h->orphaned, memory_order_relaxed);
+        uint32_t left = m ? untaken(m) : 0;
+        bool keep = left && before + left <= h->orphan_limit;
+        if (!keep)
+            e->out = NULL;
         e->exited = true;
         pthread_mutex_unlock(&e->lock);
         uint64_t depth;
-        if (m && untaken(m))
+        if (keep) {
+            atomic_store_explicit(&h->orphaned, before + left, memory_order_relaxed);
+            wake = before < h->orphan_wake && before + left >= h->orphan_wake && h->wake;
+        } else if (left) {
             (void)queue_block(h, m, true, &depth);
-        else if (m)
+        } else if (m) {
             dispose(h, m, true);
+        }
+        if (wake)
+            h->exiting++;
     }
     t_handoff.id = 0;
     t_handoff.entry = NULL;
     t_handoff.block = NULL;
     pthread_mutex_unlock(&g_lock);
+    if (wake) {
+        h->wake(h->wake_ctx);
+        pthread_mutex_lock(&g_lock);
+        h->exiting--;
+        pthread_mutex_unlock(&g_lock);
+    }
 }
 
 /* Makes `h` the calling thread's hand-off, unless another live processor
@@ -216,6 +244,7 @@ size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap)
         ctel__handoff_entry *e = *pe;
         pthread_mutex_lock(&e->lock);
         ctel__magazine *m = e->out;
+        uint32_t taken_before = m ? m->taken : 0;
         if (m) {
             uint32_t end = __atomic_load_n(&m->n, __ATOMIC_ACQUIRE);
             if (end > m->taken && n + (end - m->taken) > *cap) {
@@ -229,10 +258,20 @@ size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap)
             while (m->taken < end && n < *cap)
                 (*buf)[n++] = m->items[m->taken++];
         }
-        bool gone = e->exited;
+        /* An exited thread's entry goes once its block is all collected;
+         * the block is disposed of like a full one (retired: its spans are
+         * in this export). */
+        bool gone = e->exited && (!m || m->taken == m->n);
+        if (e->exited && m)
+            atomic_store_explicit(&h->orphaned,
+                                  atomic_load_explicit(&h->orphaned, memory_order_relaxed) -
+                                      (m->taken - taken_before),
+                                  memory_order_relaxed);
         pthread_mutex_unlock(&e->lock);
         if (gone) {
             *pe = e->next;
+            if (m)
+                dispose(h, m, true);
             pthread_mutex_destroy(&e->lock);
             ctel__free(e);
         } else {
@@ -279,6 +318,12 @@ void ctel__handoff_destroy(ctel__handoff *h, uint64_t *unexported)
             *p = h->next;
             break;
         }
+    }
+    /* an exiting thread may still be waking the worker (gone by now) */
+    while (h->exiting) {
+        pthread_mutex_unlock(&g_lock);
+        sched_yield();
+        pthread_mutex_lock(&g_lock);
     }
     ctel__handoff_entry *e = h->entries;
     h->entries = NULL;
@@ -342,4 +387,6 @@ void ctel__handoff_fork_child(ctel__handoff *h)
         ctel__span_pool_give_block(m);
     }
     h->retired = NULL;
+    atomic_store(&h->orphaned, 0);
+    h->exiting = 0;
 }

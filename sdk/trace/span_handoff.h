@@ -19,8 +19,14 @@
  * A thread hands spans to one processor this way at a time (the first it
  * ends a span for); for any other, and when memory for a block is short,
  * ctel__handoff_put says CTEL__HANDOFF_UNAVAILABLE and the caller queues
- * the span on its own. A thread's block goes into the queue as it is when
- * the thread exits.
+ * the span on its own.
+ *
+ * When a thread exits, its block stays where the worker collects it (the
+ * thread's entry), so a thread that ended a few spans takes no queue slot
+ * for them. Once exited threads leave a batch of spans behind, the worker is
+ * woken to collect them; beyond the queue's size in spans, an exiting
+ * thread's block is queued instead (or dropped and counted when the queue
+ * is full), so memory stays bounded however many threads come and go.
  *
  * Only for processors that are the sole holders of the spans they are given
  * (blocks go back to the pool with their records).
@@ -35,14 +41,22 @@ typedef struct ctel__handoff_entry ctel__handoff_entry;
 
 typedef struct ctel__handoff {
     uint64_t id;            /* never reused; 0: hand-off disabled */
-    ctel__span_queue queue; /* full blocks (partial ones from exited threads) */
+    ctel__span_queue queue; /* full blocks (and exited threads' past the limit) */
     /* Every field below is under the module's registry lock. */
     ctel__handoff_entry *entries; /* one per thread that handed spans over */
     ctel__magazine *retired;      /* blocks to give back after the exports */
     struct ctel__handoff *next;   /* the live hand-offs */
+    uint32_t exiting;             /* threads in thread_exit's wake call */
     /* Spans dropped because the block queue was full (a whole block's
      * untaken spans at a time), read by stats. */
     _Atomic uint64_t dropped;
+    /* Spans exited threads left in their blocks, not yet collected (written
+     * under the registry lock, read without). */
+    _Atomic uint64_t orphaned;
+    uint64_t orphan_wake;    /* orphaned spans that make the worker collect */
+    uint64_t orphan_limit;   /* beyond this, an exiting thread queues its block */
+    void (*wake)(void *ctx); /* wakes the worker; any thread, no lock held */
+    void *wake_ctx;
 } ctel__handoff;
 
 /* The calling thread's hand-off: which processor's (id) and its entry. */
@@ -57,14 +71,18 @@ extern CTEL__TLS ctel__handoff_thread ctel__t_handoff;
 /* Sets `h` up for a processor whose queue holds up to `max_spans` spans and
  * whose export batches hold up to `max_batch`: blocks are used only when the
  * queue holds at least two of them and a batch at least one; otherwise `h`
- * stays disabled (put says unavailable) and the call succeeds.
+ * stays disabled (put says unavailable) and the call succeeds. `wake(ctx)`
+ * is called by an exiting thread, without any of this module's locks, when
+ * exited threads have left `max_batch` spans for the worker to collect (see
+ * ctel__handoff_orphans_waiting); it must not block for long.
  * CTEL_ERR_NO_MEMORY. */
-ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t max_batch);
+ctel_status ctel__handoff_init(ctel__handoff *h, uint64_t max_spans, uint64_t max_batch,
+                               void (*wake)(void *ctx), void *ctx);
 
 /* After the worker has stopped: gives back every block still queued or held
  * for a thread, with their records; *unexported receives how many of their
  * spans were never collected. Threads must no longer end spans for this
- * processor. */
+ * processor; a thread exiting meanwhile is waited for (its wake call). */
 void ctel__handoff_destroy(ctel__handoff *h, uint64_t *unexported);
 
 typedef enum ctel__handoff_result {
@@ -101,7 +119,8 @@ size_t ctel__handoff_pop(ctel__handoff *h, ctel__magazine **out, size_t max);
 
 /* Worker: appends to *buf (grown as needed, owned by the caller and freed
  * with ctel__free) the spans threads have appended to their blocks since the
- * last collect, and forgets the entries of threads that have exited. Returns
+ * last collect, and forgets the entries of threads that have exited once
+ * their spans are all collected. Returns
  * the number appended; those spans go back to the pool with their block,
  * never on their own. Fewer than asked when memory is short (the rest stay
  * for the next collect or their block). */
@@ -111,6 +130,13 @@ size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap);
  * the blocks threads could not queue (queue full, or nothing left to
  * export at thread exit) while some of their spans were being exported. */
 void ctel__handoff_release_retired(ctel__handoff *h);
+
+/* Whether exited threads have left a batch of spans in their blocks: the
+ * worker should collect now rather than at the schedule delay. */
+static inline bool ctel__handoff_orphans_waiting(const ctel__handoff *h)
+{
+    return h->id && atomic_load_explicit(&h->orphaned, memory_order_relaxed) >= h->orphan_wake;
+}
 
 /* Blocks queued (a block holds up to CTEL__MAG_SIZE spans). */
 uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h);

@@ -1,8 +1,10 @@
 /* Tests for sdk/trace/span_handoff.c through the batch processor: spans
  * handed over in blocks are exported exactly once — from full blocks, from
- * blocks a flush or the schedule collects while their thread is alive, from
- * the block of a thread that exited — and a thread whose hand-off belongs
- * to another processor queues its spans one by one. */
+ * blocks a flush or the schedule collects while their thread is alive (also
+ * while an overload keeps the worker busy), from the blocks of threads that
+ * exited (many of them, with default sizes; memory bounded when the
+ * exporter stalls) — and a thread whose hand-off belongs to another
+ * processor queues its spans one by one. */
 #include "support/test_support.h"
 #include "sdk/trace/span_handoff.h"
 
@@ -19,6 +21,7 @@ typedef struct recorder {
     uint64_t *ids;
     size_t n, cap;
     _Atomic size_t idle;
+    _Atomic unsigned sleep_us; /* each export call takes this long */
 } recorder;
 
 static ctel_status record_export(void *state, const ctel_span_data *const *spans, size_t n,
@@ -26,6 +29,8 @@ static ctel_status record_export(void *state, const ctel_span_data *const *spans
 {
     (void)timeout_ms;
     recorder *r = state;
+    if (atomic_load(&r->sleep_us))
+        usleep(atomic_load(&r->sleep_us));
     pthread_mutex_lock(&r->lock);
     for (size_t i = 0; i < n; i++) {
         if (r->n == r->cap) {
@@ -182,6 +187,14 @@ typedef struct busy_arg {
     _Atomic bool stop;
 } busy_arg;
 
+static void *flat_out(void *p)
+{
+    busy_arg *a = p;
+    while (!atomic_load(&a->stop))
+        end_named(a->tracer, "busy", 256);
+    return NULL;
+}
+
 static void *busy(void *p)
 {
     busy_arg *a = p;
@@ -224,6 +237,44 @@ static void test_schedule_collects_an_idle_threads_block_while_busy(void **state
     recorder_free(&r);
 }
 
+/* Under a sustained overload (a producer running flat out, an exporter
+ * slower than it, the queue never empty) the worker still collects a quiet
+ * thread's block on schedule: it comes back from exporting to its loop
+ * instead of draining a queue that never empties. */
+static void test_schedule_collects_an_idle_threads_block_under_overload(void **state)
+{
+    (void)state;
+    recorder r;
+    recorder_init(&r);
+    atomic_store(&r.sleep_us, 2000); /* 512 spans per 2 ms at most */
+    ctel_sdk *sdk = recording_sdk(&r, 4096, 512, 100);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
+    busy_arg b = {t, false};
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, flat_out, &b), 0);
+    uint64_t t0 = mono_ms();
+    while (recorded(&r) < 4096 && mono_ms() - t0 < 10000)
+        usleep(1000);
+    end_named(t, "idle", 5);
+    t0 = mono_ms();
+    while (atomic_load(&r.idle) < 5 && mono_ms() - t0 < 3000)
+        usleep(1000);
+    uint64_t waited = mono_ms() - t0;
+    size_t idle = atomic_load(&r.idle);
+    ctel_sdk_stats st;
+    ctel_sdk_stats_get(sdk, &st);
+    atomic_store(&b.stop, true);
+    pthread_join(tid, NULL);
+    if (idle != 5)
+        fail_msg("%zu of the idle thread's 5 spans exported after %llu ms (delay 100 ms) "
+                 "while the queue overflowed (%llu dropped)",
+                 idle, (unsigned long long)waited, (unsigned long long)st.spans_dropped_queue_full);
+    assert_true(waited < 2000);
+    atomic_store(&r.sleep_us, 0);
+    ctel_sdk_destroy(sdk);
+    recorder_free(&r);
+}
+
 /* ---- threads that exit --------------------------------------------------- */
 
 static void *end_ten_and_exit(void *p)
@@ -232,8 +283,9 @@ static void *end_ten_and_exit(void *p)
     return NULL;
 }
 
-/* The block of a thread that exits is queued as it is: a hundred threads
- * ending ten spans each have all their spans exported, once. */
+/* The block of a thread that exits waits for the worker's next collect: a
+ * hundred threads ending ten spans each have all their spans exported,
+ * once. */
 static void test_exited_threads_blocks_are_exported(void **state)
 {
     (void)state;
@@ -252,6 +304,129 @@ static void test_exited_threads_blocks_are_exported(void **state)
     assert_exported_once(&r, 1000);
     ctel_sdk_destroy(sdk);
     recorder_free(&r);
+}
+
+static void *end_three_and_exit(void *p)
+{
+    end_named(p, "op", 3);
+    return NULL;
+}
+
+/* Default sizes (a queue of 2048 spans, so room for 32 blocks): a hundred
+ * threads that each end three spans and exit, all at once, lose none. An
+ * exited thread's block waits for the worker where it is and takes no queue
+ * slot for its three spans. */
+static void test_many_short_lived_threads_lose_nothing_with_defaults(void **state)
+{
+    (void)state;
+    recorder r;
+    recorder_init(&r);
+    ctel_sdk *sdk = recording_sdk(&r, -1, -1, -1);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
+    pthread_t tids[100];
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(pthread_create(&tids[i], NULL, end_three_and_exit, t), 0);
+    for (int i = 0; i < 100; i++)
+        pthread_join(tids[i], NULL);
+    assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
+    ctel_sdk_stats st;
+    ctel_sdk_stats_get(sdk, &st);
+    assert_int_equal(st.spans_dropped_queue_full, 0);
+    assert_exported_once(&r, 300);
+    ctel_sdk_destroy(sdk);
+    recorder_free(&r);
+}
+
+/* Spans exited threads leave behind wake the worker once they make a batch:
+ * with a schedule delay of a minute and no flush, they are exported within
+ * seconds. */
+static void test_exited_threads_spans_wake_the_worker(void **state)
+{
+    (void)state;
+    recorder r;
+    recorder_init(&r);
+    ctel_sdk *sdk = recording_sdk(&r, 2048, 512, 60000);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
+    for (int i = 0; i < 200; i++) { /* 600 spans, one batch is 512 */
+        pthread_t tid;
+        assert_int_equal(pthread_create(&tid, NULL, end_three_and_exit, t), 0);
+        pthread_join(tid, NULL);
+    }
+    uint64_t t0 = mono_ms();
+    while (recorded(&r) < 512 && mono_ms() - t0 < 5000)
+        usleep(1000);
+    size_t early = recorded(&r);
+    if (early < 512)
+        fail_msg("%zu of 600 spans exported 5 s after their threads exited "
+                 "(schedule delay 60 s, a batch is 512)",
+                 early);
+    assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
+    assert_exported_once(&r, 600);
+    ctel_sdk_destroy(sdk);
+    recorder_free(&r);
+}
+
+/* An exporter that blocks until opened, then records. */
+typedef struct gate {
+    recorder r;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bool open;
+    _Atomic int entered;
+} gate;
+
+static ctel_status gate_export(void *state, const ctel_span_data *const *spans, size_t n,
+                               uint32_t timeout_ms)
+{
+    gate *g = state;
+    atomic_fetch_add(&g->entered, 1);
+    pthread_mutex_lock(&g->lock);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    return record_export(&g->r, spans, n, timeout_ms);
+}
+
+/* While the exporter stalls, threads keep exiting: what they leave behind
+ * is bounded by the queue size (256 spans here, four blocks), beyond it
+ * their blocks are queued, then dropped and counted. Every span is either
+ * exported once or counted as dropped. */
+static void test_exited_threads_spans_are_bounded_while_the_exporter_stalls(void **state)
+{
+    (void)state;
+    gate g = {0};
+    recorder_init(&g.r);
+    pthread_mutex_init(&g.lock, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    ctel_sdk *sdk = sdk_over(gate_export, &g, 256, 64, 60000);
+    ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
+    end_named(t, "op", 64); /* one full block: the worker takes it and stalls */
+    uint64_t t0 = mono_ms();
+    while (atomic_load(&g.entered) == 0 && mono_ms() - t0 < 10000)
+        usleep(1000);
+    assert_int_equal(atomic_load(&g.entered), 1);
+    for (int i = 0; i < 100; i++) {
+        pthread_t tid;
+        assert_int_equal(pthread_create(&tid, NULL, end_ten_and_exit, t), 0);
+        pthread_join(tid, NULL);
+    }
+    ctel_sdk_stats st;
+    ctel_sdk_stats_get(sdk, &st);
+    /* at most 256 left behind and four queued blocks of ten */
+    assert_true(st.spans_dropped_queue_full >= 1000 - 256 - 4 * 10);
+    pthread_mutex_lock(&g.lock);
+    g.open = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.lock);
+    assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
+    ctel_sdk_stats_get(sdk, &st);
+    assert_exported_once(&g.r, (size_t)st.spans_exported);
+    assert_int_equal(st.spans_exported + st.spans_dropped_queue_full, 64 + 1000);
+    assert_int_equal(st.spans_queued, 0);
+    ctel_sdk_destroy(sdk);
+    pthread_cond_destroy(&g.cv);
+    pthread_mutex_destroy(&g.lock);
+    recorder_free(&g.r);
 }
 
 /* ---- several processors -------------------------------------------------- */
@@ -443,7 +618,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flush_collects_a_live_threads_block_once),
         cmocka_unit_test(test_schedule_collects_an_idle_threads_block_while_busy),
+        cmocka_unit_test(test_schedule_collects_an_idle_threads_block_under_overload),
         cmocka_unit_test(test_exited_threads_blocks_are_exported),
+        cmocka_unit_test(test_many_short_lived_threads_lose_nothing_with_defaults),
+        cmocka_unit_test(test_exited_threads_spans_wake_the_worker),
+        cmocka_unit_test(test_exited_threads_spans_are_bounded_while_the_exporter_stalls),
         cmocka_unit_test(test_a_second_processor_queues_span_by_span),
         cmocka_unit_test(test_collects_racing_appends_export_each_span_once),
         cmocka_unit_test(test_shutdown_collects_blocks),
