@@ -4,113 +4,28 @@
  * Application side (on_end): when the processor is the spans' only holder,
  * the span goes into the ending thread's block and a full block into the
  * block queue (span_handoff.h); otherwise one queue push per span. A full
- * queue drops and counts. The worker is woken only when a shard has reached the wake
- * threshold while the worker sleeps, so a producer running flat out pays for
- * a wake-up once per batch at most, not per span.
+ * queue drops and counts. The worker is woken only when a shard has reached
+ * the wake threshold while the worker sleeps, so a producer running flat
+ * out pays for a wake-up once per batch at most, not per span.
  *
- * Worker: exports when a batch is full, when the schedule delay has passed,
- * or when a flush asks for it; never calls the exporter concurrently. Flush
- * and shutdown wait on a condition variable with their deadline; a hung
- * exporter makes them time out, never hang.
+ * Worker (batch_worker.c): exports when a batch is full, when the schedule
+ * delay has passed, or when a flush asks for it; never calls the exporter
+ * concurrently. Flush and shutdown wait on a condition variable with their
+ * deadline; a hung exporter makes them time out, never hang.
  */
-#include "sdk/internal.h"
-#include "sdk/common/fork.h"
-#include "sdk/trace/processor.h"
-#include "sdk/trace/span_handoff.h"
-#include "sdk/trace/span_queue.h"
+#include "sdk/trace/batch_processor.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
-/* Batches up to this size keep their home tags on the worker's stack. */
-#define CTEL__MAX_BATCH_ON_STACK 4096
-/* Queued blocks going into one export batch, at most. */
-#define CTEL__MAX_BLOCKS_PER_BATCH 64
-
-/* Polling while busy: every 10-100 us (see worker_main), for up to 20 polls
- * without a full batch. */
-#define BUSY_POLL_NS 100000L
-#define BUSY_POLL_MIN_NS 10000L
-#define BUSY_POLLS 20
-
 /* How long destroy waits for an export that outlived the shutdown deadline. */
 #define CTEL__DESTROY_WAIT_MS 10000
 
-typedef struct batch_processor {
-    struct ctel_span_processor base;
-    ctel_span_exporter *exporter;
-    ctel__batch_config cfg;
-    ctel__span_queue queue; /* spans queued one by one */
-    ctel__handoff handoff;  /* spans handed over in blocks */
-    uint64_t wake_depth;    /* per-shard depth that wakes a sleeping worker */
-
-    pthread_t thread;
-    bool thread_started;
-    pthread_mutex_t lock;
-    pthread_cond_t wake_cv; /* worker waits here */
-    pthread_cond_t done_cv; /* flush/shutdown callers wait here */
-    _Atomic bool worker_sleeping;
-    bool stop;                /* under lock */
-    bool worker_exited;       /* under lock */
-    uint64_t flush_requested; /* generation, under lock */
-    uint64_t flush_done;      /* generation, under lock */
-    ctel_status flush_result; /* under lock */
-    _Atomic bool shut_down;   /* no more spans accepted */
-    _Atomic bool abandoned;   /* shutdown deadline passed: drop what is left */
-    bool sole_owner;          /* the SDK hands ended spans to no one else */
-    size_t reserved_records;  /* preallocated into the pool at start, */
-    size_t reserved_empties;  /* given back at destroy */
-    /* Worker only: spans collected from threads' blocks (see drain). */
-    ctel_span **collected;
-    size_t collected_cap;
-    _Atomic uint64_t handed_over; /* spans taken from blocks, for stats */
-
-    /* Counters: written by one side each, read by stats. */
-    _Atomic uint64_t dropped_full;
-    _Atomic uint64_t dropped_after_shutdown;
-    _Atomic uint64_t exported;
-    _Atomic uint64_t dropped_failed;
-    _Atomic uint64_t dropped_shutdown;
-    _Atomic uint64_t export_calls;
-    _Atomic uint64_t export_failures;
-
-    /* fork() (see sdk/common/fork.h), under lock */
-    ctel__fork_entry fork_entry;
-    bool pause;           /* prepare asks the worker to park */
-    _Atomic bool pausing; /* the same, read by drain without the lock */
-    bool parked;          /* it waits in its park, outside any export */
-    bool fork_parked;     /* prepare saw it park (or exit) in time */
-} batch_processor;
-
-/* Queued pointers: the record (pool records are CTEL__SPAN_ALIGN-aligned)
- * with the home depot of the thread that ended it in bits 1-4; bit 0 is the
- * queue's own. */
-_Static_assert(CTEL__SPAN_ALIGN >= 2 * CTEL__POOL_HOMES, "home tag needs free pointer bits");
-#define HOME_MASK ((uintptr_t)(CTEL__POOL_HOMES - 1) << 1)
-
-static inline void *tag(ctel_span *s, unsigned home)
-{
-    return (void *)((uintptr_t)s | ((uintptr_t)home << 1));
-}
-
-static inline ctel_span *untag(void *p, unsigned *home)
-{
-    *home = (unsigned)(((uintptr_t)p & HOME_MASK) >> 1);
-    return (ctel_span *)((uintptr_t)p & ~HOME_MASK);
-}
-
-/* Spans waiting in the two queues (a queued block counted as full). */
-static uint64_t queued_spans(const batch_processor *bp)
-{
-    return ctel__span_queue_size(&bp->queue) +
-           ctel__handoff_queued_blocks(&bp->handoff) * CTEL__MAG_SIZE;
-}
-
-/* A producer whose push left `depth` spans in its shard wakes a sleeping
- * worker once that is a batch. */
-static void wake_worker(batch_processor *bp)
+/* Signals the worker if it is asleep; of several callers, the one that
+ * clears the flag signals. Any thread, no lock held. */
+static void wake_worker(ctel__batch_processor *bp)
 {
     if (atomic_load_explicit(&bp->worker_sleeping, memory_order_relaxed) &&
         atomic_exchange_explicit(&bp->worker_sleeping, false, memory_order_acq_rel)) {
@@ -120,7 +35,9 @@ static void wake_worker(batch_processor *bp)
     }
 }
 
-static inline void wake_if_sleeping(batch_processor *bp, uint64_t depth)
+/* A producer whose push left `depth` spans in its shard wakes a sleeping
+ * worker once that is a batch. */
+static inline void wake_if_sleeping(ctel__batch_processor *bp, uint64_t depth)
 {
     if (CTEL_UNLIKELY(depth >= bp->wake_depth))
         wake_worker(bp);
@@ -133,15 +50,9 @@ static void wake_for_orphans(void *ctx)
     wake_worker(ctx);
 }
 
-/* Whether the worker has a reason to run before its schedule delay. */
-static bool work_waiting(const batch_processor *bp)
-{
-    return queued_spans(bp) >= bp->wake_depth || ctel__handoff_orphans_waiting(&bp->handoff);
-}
-
 static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
 {
-    batch_processor *bp = (batch_processor *)p;
+    ctel__batch_processor *bp = (ctel__batch_processor *)p;
     /* Record-only spans are for processors, never for exporters. */
     if (CTEL_UNLIKELY(!(s->data.context.trace_flags & CTEL_TRACE_FLAG_SAMPLED))) {
         ctel__span_release(s);
@@ -175,7 +86,7 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
         }
     }
     /* The ending thread's home depot rides in the pointer's low bits. */
-    void *tagged = tag(s, ctel__span_pool_home());
+    void *tagged = ctel__bp_tag(s, ctel__span_pool_home());
     if (CTEL_UNLIKELY(!ctel__span_queue_push(&bp->queue, tagged, &depth))) {
         uint64_t before = atomic_fetch_add_explicit(&bp->dropped_full, 1, memory_order_relaxed);
         CTEL_LOG_LIMITED(CTEL_LOG_WARN,
@@ -187,269 +98,6 @@ static void bp_on_end(struct ctel_span_processor *p, ctel_span *s)
     }
     wake_if_sleeping(bp, depth);
 }
-
-/* Calls the exporter with `n` spans and counts the outcome (or drops them
- * once a timed-out shutdown has abandoned the queue). Worker thread only. */
-static ctel_status export_spans(batch_processor *bp, ctel_span **spans, size_t n)
-{
-    ctel_status rc = CTEL_OK;
-    if (atomic_load_explicit(&bp->abandoned, memory_order_relaxed)) {
-        atomic_fetch_add_explicit(&bp->dropped_shutdown, n, memory_order_relaxed);
-    } else {
-        atomic_fetch_add_explicit(&bp->export_calls, 1, memory_order_relaxed);
-        rc = ctel_span_exporter_export(bp->exporter, (const ctel_span_data *const *)spans, n,
-                                       bp->cfg.export_timeout_ms);
-        if (rc == CTEL_OK) {
-            atomic_fetch_add_explicit(&bp->exported, n, memory_order_relaxed);
-        } else {
-            atomic_fetch_add_explicit(&bp->export_failures, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&bp->dropped_failed, n, memory_order_relaxed);
-            CTEL_LOG_LIMITED(CTEL_LOG_WARN,
-                             "batch processor: exporter \"%s\" failed (%s); "
-                             "%zu spans dropped",
-                             ctel_span_exporter_name(bp->exporter), ctel_status_str(rc), n);
-        }
-    }
-    return rc;
-}
-
-/* Exports `n` popped spans (tagged pointers, untagged in place) and releases
- * them. Worker thread only. */
-static ctel_status export_batch(batch_processor *bp, ctel_span **spans, size_t n)
-{
-    uint8_t homes[CTEL__MAX_BATCH_ON_STACK];
-    uint8_t *home = n <= CTEL__MAX_BATCH_ON_STACK ? homes : ctel__malloc(n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned h;
-        spans[i] = untag(spans[i], &h);
-        if (home)
-            home[i] = (uint8_t)h;
-    }
-    ctel_status rc = export_spans(bp, spans, n);
-    /* As the only holder the worker recycles records without reading them,
-     * so their cache lines stay with the application threads. */
-    if (bp->sole_owner && home) {
-        for (size_t i = 0; i < n; i++)
-            ctel__span_pool_return(spans[i], home[i]);
-    } else if (bp->sole_owner) {
-        for (size_t i = 0; i < n; i++)
-            ctel__span_pool_put(spans[i]);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            ctel__span_release(spans[i]);
-    }
-    if (home != homes)
-        ctel__free(home);
-    return rc;
-}
-
-/* Fills `buf` with up to a batch of spans: first collected spans from
- * *next on, then, once every collected span has a place, the spans of whole
- * queued blocks (kept in blocks[], *nb of them, to be given back after the
- * export). In that order because a collected span stays in its block: the
- * block must not go back to the pool before the span is exported. Returns
- * the count. */
-static size_t fill_batch(batch_processor *bp, ctel_span **buf, ctel__magazine **blocks, size_t *nb,
-                         size_t collected, size_t *next)
-{
-    size_t max = bp->cfg.max_export_batch_size;
-    size_t n = collected - *next < max ? collected - *next : max;
-    if (n)
-        memcpy(buf, bp->collected + *next, n * sizeof *buf);
-    *next += n;
-    *nb = 0;
-    if (*next < collected)
-        return n;
-    size_t from_blocks = 0;
-    while (*nb < CTEL__MAX_BLOCKS_PER_BATCH && n + CTEL__MAG_SIZE <= max &&
-           ctel__handoff_pop(&bp->handoff, &blocks[*nb], 1) == 1) {
-        ctel__magazine *m = blocks[(*nb)++];
-        uint32_t k = m->n - m->taken; /* what no collect has taken */
-        memcpy(buf + n, m->items + m->taken, k * sizeof *buf);
-        n += k;
-        from_blocks += k;
-    }
-    atomic_fetch_add_explicit(&bp->handed_over, from_blocks, memory_order_relaxed);
-    return n;
-}
-
-/* Exports what is queued now; with `collect`, also what threads hold in
- * blocks not yet full. *total counts the spans. Returns the first failure.
- * Unless `all`, stops once it has exported as many spans as were queued
- * when it began: under a sustained overload the queues never empty, and the
- * worker must come back to its loop to collect partial blocks on schedule.
- * With `all` (shutdown) it goes on until both queues are empty. Stops early
- * (*cut) when a fork wants the worker parked: producers running flat out
- * could otherwise keep it here past the fork's deadline. */
-static ctel_status drain(batch_processor *bp, ctel_span **buf, bool collect, bool all,
-                         uint64_t *total, bool *cut)
-{
-    ctel_status first = CTEL_OK;
-    *total = 0;
-    *cut = false;
-    size_t collected = 0, next = 0;
-    if (collect) {
-        collected = ctel__handoff_collect(&bp->handoff, &bp->collected, &bp->collected_cap);
-        atomic_fetch_add_explicit(&bp->handed_over, collected, memory_order_relaxed);
-    }
-    /* (a queued block counts as full: the budget errs on the long side) */
-    uint64_t budget = all ? UINT64_MAX : queued_spans(bp) + collected;
-    for (;;) {
-        ctel_status rc = CTEL_OK;
-        size_t n = ctel__span_queue_pop(&bp->queue, (void **)buf, bp->cfg.max_export_batch_size);
-        if (n) {
-            rc = export_batch(bp, buf, n);
-        } else {
-            /* Blocks and collected spans share batches: a flush or the
-             * schedule makes one request of them, not two. Collected spans
-             * go back to the pool with their blocks, never on their own. */
-            ctel__magazine *blocks[CTEL__MAX_BLOCKS_PER_BATCH];
-            size_t nb;
-            n = fill_batch(bp, buf, blocks, &nb, collected, &next);
-            if (n == 0 && nb == 0)
-                break;
-            if (n)
-                rc = export_spans(bp, buf, n);
-            for (size_t i = 0; i < nb; i++)
-                ctel__span_pool_give_block(blocks[i]);
-        }
-        *total += n;
-        if (rc != CTEL_OK && first == CTEL_OK)
-            first = rc;
-        /* (collected spans are exported first: they are marked taken, and
-         * a few batches at most) */
-        if (CTEL_UNLIKELY(atomic_load_explicit(&bp->pausing, memory_order_relaxed)) &&
-            next == collected) {
-            *cut = true;
-            break;
-        }
-        if (*total >= budget && next == collected)
-            break;
-    }
-    /* every collected span is exported now */
-    ctel__handoff_release_retired(&bp->handoff);
-    return first;
-}
-
-static void *worker_main(void *arg)
-{
-    batch_processor *bp = arg;
-    ctel_span **buf = ctel__malloc(bp->cfg.max_export_batch_size * sizeof *buf);
-    uint64_t delay_ns = (uint64_t)bp->cfg.schedule_delay_ms * 1000000ull;
-    uint64_t next_export = ctel__mono_ns() + delay_ns;
-
-    /* While spans arrive in full batches the worker polls instead of waiting
-     * to be signalled: application threads then never pay for a wake-up
-     * system call. After BUSY_POLLS polls without a batch it goes back to
-     * sleeping until signalled or the delay passes. */
-    unsigned busy_polls = 0;
-    long poll_ns = BUSY_POLL_NS;
-    ctel_status carried = CTEL_OK; /* first failure of a drain cut short by a fork */
-    uint64_t last_drain = ctel__mono_ns();
-    pthread_mutex_lock(&bp->lock);
-    for (;;) {
-        if (CTEL_UNLIKELY(bp->pause)) {
-            /* a fork is coming: wait here, outside any export, until the
-             * parent lets us go (see fork_park) */
-            bp->parked = true;
-            pthread_cond_broadcast(&bp->done_cv);
-            while (bp->pause)
-                pthread_cond_wait(&bp->wake_cv, &bp->lock);
-            bp->parked = false;
-            continue;
-        }
-        /* Sleep until: stop, a flush request, a full batch, or the delay. */
-        while (!bp->stop && !bp->pause && bp->flush_requested == bp->flush_done &&
-               !work_waiting(bp)) {
-            uint64_t now = ctel__mono_ns();
-            if (now >= next_export)
-                break;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            if (busy_polls) {
-                busy_polls--;
-                ts.tv_nsec += poll_ns;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                (void)pthread_cond_timedwait(&bp->wake_cv, &bp->lock, &ts);
-                continue;
-            }
-            uint64_t wait = next_export - now;
-            ts.tv_sec += (time_t)(wait / 1000000000ull);
-            ts.tv_nsec += (long)(wait % 1000000000ull);
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            atomic_store_explicit(&bp->worker_sleeping, true, memory_order_release);
-            /* Re-check after announcing sleep: a producer that pushed before
-             * seeing the flag will not signal. */
-            if (work_waiting(bp)) {
-                atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
-                break;
-            }
-            (void)pthread_cond_timedwait(&bp->wake_cv, &bp->lock, &ts);
-            atomic_store_explicit(&bp->worker_sleeping, false, memory_order_relaxed);
-        }
-        if (CTEL_UNLIKELY(bp->pause))
-            continue;
-        bool stop = bp->stop;
-        uint64_t flush_gen = bp->flush_requested;
-        /* Spans in threads' blocks not yet full are collected for a flush,
-         * for the shutdown, once per schedule delay, and when exited threads
-         * have left a batch of them. */
-        bool collect = stop || flush_gen != bp->flush_done || ctel__mono_ns() >= next_export ||
-                       ctel__handoff_orphans_waiting(&bp->handoff);
-        pthread_mutex_unlock(&bp->lock);
-
-        ctel_status rc = CTEL_ERR_NO_MEMORY;
-        uint64_t drained = 0;
-        bool cut = false;
-        if (buf)
-            rc = drain(bp, buf, collect, stop, &drained, &cut);
-        if (carried != CTEL_OK)
-            rc = carried;
-        carried = CTEL_OK;
-        uint64_t now = ctel__mono_ns();
-        if (drained >= bp->wake_depth) {
-            busy_polls = BUSY_POLLS;
-            /* Poll no slower than a quarter of the queue fills at the rate
-             * just seen: nobody signals a polling worker, so the interval
-             * alone must keep the queue from overflowing. */
-            uint64_t dt = now - last_drain;
-            uint64_t quarter = bp->cfg.max_queue_size / 4 + 1;
-            uint64_t fill_ns = dt / drained * quarter;
-            poll_ns = fill_ns < BUSY_POLL_MIN_NS ? BUSY_POLL_MIN_NS
-                      : fill_ns > BUSY_POLL_NS   ? BUSY_POLL_NS
-                                                 : (long)fill_ns;
-        }
-        last_drain = now;
-        if (collect)
-            next_export = ctel__mono_ns() + delay_ns;
-
-        pthread_mutex_lock(&bp->lock);
-        if (CTEL_UNLIKELY(cut)) {
-            /* park first; the flush or stop is finished after the fork */
-            carried = rc;
-            continue;
-        }
-        if (flush_gen != bp->flush_done) {
-            bp->flush_done = flush_gen;
-            bp->flush_result = rc;
-            pthread_cond_broadcast(&bp->done_cv);
-        }
-        if (stop)
-            break;
-    }
-    bp->worker_exited = true;
-    pthread_cond_broadcast(&bp->done_cv);
-    pthread_mutex_unlock(&bp->lock);
-    ctel__free(buf);
-    return NULL;
-}
-
 static void deadline_to_timespec(uint64_t deadline_ns, struct timespec *ts)
 {
     uint64_t now = ctel__mono_ns();
@@ -472,7 +120,7 @@ static void deadline_to_timespec(uint64_t deadline_ns, struct timespec *ts)
  * worker in a network call for up to its timeout, past the deadline. */
 static void fork_park(void *obj, uint64_t deadline_ns)
 {
-    batch_processor *bp = obj;
+    ctel__batch_processor *bp = obj;
     pthread_mutex_lock(&bp->lock);
     bp->fork_parked = !bp->thread_started || bp->worker_exited;
     if (bp->fork_parked || pthread_equal(pthread_self(), bp->thread)) {
@@ -501,13 +149,13 @@ static void fork_park(void *obj, uint64_t deadline_ns)
 
 static void fork_lock(void *obj)
 {
-    batch_processor *bp = obj;
+    ctel__batch_processor *bp = obj;
     pthread_mutex_lock(&bp->lock);
 }
 
 static void fork_parent(void *obj)
 {
-    batch_processor *bp = obj;
+    ctel__batch_processor *bp = obj;
     bp->pause = false;
     atomic_store_explicit(&bp->pausing, false, memory_order_relaxed);
     pthread_cond_broadcast(&bp->wake_cv);
@@ -519,14 +167,14 @@ static void fork_parent(void *obj)
 static void release_parents_span(void *item)
 {
     unsigned h;
-    ctel__span_release(untag(item, &h));
+    ctel__span_release(ctel__bp_untag(item, &h));
 }
 
 /* The child's processor: fresh locks, an empty queue, zero counters, its own
  * worker. */
 static void fork_child(void *obj)
 {
-    batch_processor *bp = obj;
+    ctel__batch_processor *bp = obj;
     ctel__fork_reinit_mutex(&bp->lock);
     ctel__fork_reinit_cond(&bp->wake_cv, false);
     ctel__fork_reinit_cond(&bp->done_cv, false);
@@ -555,7 +203,7 @@ static void fork_child(void *obj)
     bp->thread_started = false;
     if (run) {
         bp->worker_exited = false;
-        int err = pthread_create(&bp->thread, NULL, worker_main, bp);
+        int err = pthread_create(&bp->thread, NULL, ctel__batch_worker_main, bp);
         if (err == 0)
             bp->thread_started = true;
         else
@@ -606,7 +254,7 @@ static size_t usable_cpus(void)
  * on demand as it does without the option. Given back (what is parked)
  * when the processor is destroyed, so SDKs created and destroyed in turn
  * (a configuration reload) do not add up. */
-static void preallocate(batch_processor *bp)
+static void preallocate(ctel__batch_processor *bp)
 {
     size_t threads = usable_cpus();
     size_t cached = (CTEL__POOL_HOMES + 3 * threads) * CTEL__MAG_SIZE;
@@ -628,13 +276,13 @@ static void preallocate(batch_processor *bp)
 
 static ctel_status bp_start(struct ctel_span_processor *p, bool sole_owner)
 {
-    batch_processor *bp = (batch_processor *)p;
+    ctel__batch_processor *bp = (ctel__batch_processor *)p;
     bp->sole_owner = sole_owner;
     if (bp->thread_started)
         return CTEL_OK;
     if (bp->cfg.preallocate)
         preallocate(bp);
-    int err = pthread_create(&bp->thread, NULL, worker_main, bp);
+    int err = pthread_create(&bp->thread, NULL, ctel__batch_worker_main, bp);
     if (err) {
         ctel__log(CTEL_LOG_ERROR, "batch processor: cannot start its worker thread (%s)",
                   strerror(err));
@@ -647,7 +295,7 @@ static ctel_status bp_start(struct ctel_span_processor *p, bool sole_owner)
 
 static ctel_status bp_force_flush(struct ctel_span_processor *p, uint64_t deadline_ns)
 {
-    batch_processor *bp = (batch_processor *)p;
+    ctel__batch_processor *bp = (ctel__batch_processor *)p;
     if (!bp->thread_started)
         return CTEL_OK;
     pthread_mutex_lock(&bp->lock);
@@ -677,7 +325,7 @@ static ctel_status bp_force_flush(struct ctel_span_processor *p, uint64_t deadli
 
 static ctel_status bp_shutdown(struct ctel_span_processor *p, uint64_t deadline_ns)
 {
-    batch_processor *bp = (batch_processor *)p;
+    ctel__batch_processor *bp = (ctel__batch_processor *)p;
     if (atomic_exchange(&bp->shut_down, true))
         return CTEL_ERR_SHUTDOWN;
     ctel_status rc = CTEL_OK;
@@ -716,7 +364,7 @@ static ctel_status bp_shutdown(struct ctel_span_processor *p, uint64_t deadline_
 
 static void bp_stats(struct ctel_span_processor *p, ctel_sdk_stats *acc)
 {
-    batch_processor *bp = (batch_processor *)p;
+    ctel__batch_processor *bp = (ctel__batch_processor *)p;
     /* Spans handed over in blocks count as queued once the worker has them
      * and, approximately, while their block is queued; spans in a thread's
      * block not yet full are not counted until collected. */
@@ -739,7 +387,7 @@ static void bp_stats(struct ctel_span_processor *p, ctel_sdk_stats *acc)
 
 static void bp_destroy(struct ctel_span_processor *p)
 {
-    batch_processor *bp = (batch_processor *)p;
+    ctel__batch_processor *bp = (ctel__batch_processor *)p;
     ctel__fork_unregister(&bp->fork_entry);
     if (!atomic_load(&bp->shut_down))
         (void)bp_shutdown(p, ctel__deadline_ns(5000));
@@ -774,7 +422,7 @@ static void bp_destroy(struct ctel_span_processor *p)
         atomic_fetch_add(&bp->dropped_shutdown, n);
         for (size_t i = 0; i < n; i++) {
             unsigned h;
-            ctel__span_release(untag(left[i], &h));
+            ctel__span_release(ctel__bp_untag(left[i], &h));
         }
     }
     uint64_t unexported;
@@ -792,7 +440,7 @@ static void bp_destroy(struct ctel_span_processor *p)
 
 static ctel_span_exporter *bp_exporter(struct ctel_span_processor *p)
 {
-    return ((batch_processor *)p)->exporter;
+    return ((ctel__batch_processor *)p)->exporter;
 }
 
 static const ctel__processor_vt k_batch_vt = {
@@ -816,7 +464,7 @@ ctel_status ctel_batch_processor_create(ctel_span_exporter *exporter,
         ctel_span_exporter_destroy(exporter);
         return CTEL_ERR_INVALID_ARGUMENT;
     }
-    batch_processor *bp = ctel__calloc(1, sizeof *bp);
+    ctel__batch_processor *bp = ctel__calloc(1, sizeof *bp);
     if (!bp) {
         ctel_span_exporter_destroy(exporter);
         return CTEL_ERR_NO_MEMORY;

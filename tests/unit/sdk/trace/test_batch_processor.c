@@ -1,5 +1,6 @@
-/* Tests for sdk/trace/batch_processor.c: batching, the schedule delay, exact
- * drop accounting under concurrency, and deadlines with a hung exporter. */
+/* Tests for sdk/trace/batch_processor.c and batch_worker.c: batching, the
+ * schedule delay, exact drop accounting under concurrency, and deadlines
+ * with a hung exporter. */
 #include "support/test_support.h"
 
 #include <pthread.h>
