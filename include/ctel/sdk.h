@@ -89,7 +89,7 @@ typedef struct ctel_sdk_stats {
     uint64_t spans_dropped_queue_full;
     uint64_t spans_dropped_export_failed; /* exporter returned an error */
     uint64_t spans_dropped_shutdown;      /* still queued when shutdown's deadline passed */
-    uint64_t spans_queued;         /* in queues right now */
+    uint64_t spans_queued;         /* waiting for export now (queues, threads' blocks) */
     uint64_t export_calls;         /* calls to exporters */
     uint64_t export_failures;      /* of which failed */
 } ctel_sdk_stats;

@@ -365,11 +365,10 @@ static ctel_status bp_shutdown(struct ctel_span_processor *p, uint64_t deadline_
 static void bp_stats(struct ctel_span_processor *p, ctel_sdk_stats *acc)
 {
     ctel__batch_processor *bp = (ctel__batch_processor *)p;
-    /* Spans handed over in blocks count as queued once the worker has them
-     * and, approximately, while their block is queued; spans in a thread's
-     * block not yet full are not counted until collected. */
+    /* Spans handed over in blocks count as queued from the moment their
+     * thread appends them to its block until exported or dropped. */
     uint64_t pushed = ctel__span_queue_pushed(&bp->queue) + atomic_load(&bp->handed_over) +
-                      ctel__handoff_queued_blocks(&bp->handoff) * CTEL__MAG_SIZE;
+                      ctel__handoff_waiting_spans(&bp->handoff);
     uint64_t full = atomic_load(&bp->dropped_full) + atomic_load(&bp->handoff.dropped);
     uint64_t late = atomic_load(&bp->dropped_after_shutdown);
     uint64_t exported = atomic_load(&bp->exported);

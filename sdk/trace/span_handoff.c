@@ -105,8 +105,12 @@ static void dispose(ctel__handoff *h, ctel__magazine *m, bool locked)
  * Returns whether it was queued. */
 static bool queue_block(ctel__handoff *h, ctel__magazine *m, bool locked, uint64_t *depth)
 {
+    /* counted before the push: the worker may pop it at once */
+    uint32_t k = untaken(m);
+    atomic_fetch_add_explicit(&h->queued_spans, k, memory_order_relaxed);
     if (ctel__span_queue_push(&h->queue, m, depth))
         return true;
+    atomic_fetch_sub_explicit(&h->queued_spans, k, memory_order_relaxed);
     *depth = untaken(m);
     atomic_fetch_add_explicit(&h->dropped, untaken(m), memory_order_relaxed);
     dispose(h, m, locked);
@@ -231,7 +235,13 @@ size_t ctel__handoff_pop(ctel__handoff *h, ctel__magazine **out, size_t max)
 {
     if (h->id == 0)
         return 0;
-    return ctel__span_queue_pop(&h->queue, (void **)out, max);
+    size_t n = ctel__span_queue_pop(&h->queue, (void **)out, max);
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += untaken(out[i]);
+    if (k)
+        atomic_fetch_sub_explicit(&h->queued_spans, k, memory_order_relaxed);
+    return n;
 }
 
 size_t ctel__handoff_collect(ctel__handoff *h, ctel_span ***buf, size_t *cap)
@@ -300,6 +310,23 @@ void ctel__handoff_release_retired(ctel__handoff *h)
 uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h)
 {
     return h->id ? ctel__span_queue_size(&h->queue) : 0;
+}
+
+uint64_t ctel__handoff_waiting_spans(ctel__handoff *h)
+{
+    if (h->id == 0)
+        return 0;
+    uint64_t n = 0;
+    pthread_mutex_lock(&g_lock);
+    for (ctel__handoff_entry *e = h->entries; e; e = e->next) {
+        pthread_mutex_lock(&e->lock);
+        const ctel__magazine *m = e->out;
+        if (m)
+            n += __atomic_load_n(&m->n, __ATOMIC_ACQUIRE) - m->taken;
+        pthread_mutex_unlock(&e->lock);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return n + atomic_load_explicit(&h->queued_spans, memory_order_relaxed);
 }
 
 static void give_back(void *item)
@@ -388,5 +415,6 @@ void ctel__handoff_fork_child(ctel__handoff *h)
     }
     h->retired = NULL;
     atomic_store(&h->orphaned, 0);
+    atomic_store(&h->queued_spans, 0);
     h->exiting = 0;
 }

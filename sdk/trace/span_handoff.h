@@ -53,6 +53,8 @@ typedef struct ctel__handoff {
     /* Spans exited threads left in their blocks, not yet collected (written
      * under the registry lock, read without). */
     _Atomic uint64_t orphaned;
+    /* Untaken spans in queued blocks, for stats. */
+    _Atomic uint64_t queued_spans;
     uint64_t orphan_wake;    /* orphaned spans that make the worker collect */
     uint64_t orphan_limit;   /* beyond this, an exiting thread queues its block */
     void (*wake)(void *ctx); /* wakes the worker; any thread, no lock held */
@@ -140,6 +142,12 @@ static inline bool ctel__handoff_orphans_waiting(const ctel__handoff *h)
 
 /* Blocks queued (a block holds up to CTEL__MAG_SIZE spans). */
 uint64_t ctel__handoff_queued_blocks(const ctel__handoff *h);
+
+/* For stats: spans waiting for the worker — in queued blocks and in
+ * threads' blocks (live or exited) not yet collected. Takes the registry
+ * lock and each entry's lock in turn: for stats, not for a hot path. A
+ * snapshot: threads may append meanwhile. */
+uint64_t ctel__handoff_waiting_spans(ctel__handoff *h);
 
 /* fork(): the registry lock is held across fork() (ctel__handoff_fork_lock
  * and the others in sdk/internal.h, called by sdk/common/fork.c); in the

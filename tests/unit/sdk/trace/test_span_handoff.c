@@ -162,6 +162,10 @@ static void test_flush_collects_a_live_threads_block_once(void **state)
     pthread_t tid;
     assert_int_equal(pthread_create(&tid, NULL, two_steps, &s), 0);
     pthread_barrier_wait(&step); /* 10 ended, the thread is alive */
+    ctel_sdk_stats st;
+    ctel_sdk_stats_get(sdk, &st);
+    assert_int_equal(st.spans_queued, 10); /* counted while in the block */
+    assert_int_equal(st.spans_ended, 10);
     assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
     assert_int_equal(recorded(&r), 10);
     pthread_barrier_wait(&step);
@@ -172,7 +176,6 @@ static void test_flush_collects_a_live_threads_block_once(void **state)
     pthread_join(tid, NULL);
     pthread_barrier_destroy(&step);
 
-    ctel_sdk_stats st;
     ctel_sdk_stats_get(sdk, &st);
     assert_int_equal(st.spans_exported, 70);
     assert_int_equal(st.spans_queued, 0);
@@ -414,6 +417,10 @@ static void test_exited_threads_spans_are_bounded_while_the_exporter_stalls(void
     ctel_sdk_stats_get(sdk, &st);
     /* at most 256 left behind and four queued blocks of ten */
     assert_true(st.spans_dropped_queue_full >= 1000 - 256 - 4 * 10);
+    /* nothing exported yet: every span not dropped is waiting, and counted
+     * as queued exactly (blocks of ten count ten, left-behind spans count) */
+    assert_int_equal(st.spans_exported, 0);
+    assert_int_equal(st.spans_queued, 64 + 1000 - st.spans_dropped_queue_full);
     pthread_mutex_lock(&g.lock);
     g.open = true;
     pthread_cond_broadcast(&g.cv);
