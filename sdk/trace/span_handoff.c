@@ -30,11 +30,17 @@ static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 CTEL__TLS ctel__handoff_thread ctel__t_handoff;
 #define t_handoff ctel__t_handoff
 
-/* A thread that found its hand-off taken by another processor: it does not
- * ask again (under the registry lock) for this many spans. */
+/* A thread that found its hand-off taken by another processor does not ask
+ * again (under the registry lock) for this many of that processor's spans;
+ * it remembers up to REFUSED_SLOTS such processors (a thread ending spans
+ * for several SDKs in turn would otherwise ask for all but one each time). */
 #define RETRY_AFTER 4096
-static CTEL__TLS uint64_t t_refused_id;
-static CTEL__TLS uint32_t t_refused_left;
+#define REFUSED_SLOTS 4
+static CTEL__TLS struct {
+    uint64_t id;
+    uint32_t left;
+} t_refused[REFUSED_SLOTS];
+static CTEL__TLS unsigned t_refused_next;
 
 static void thread_exit(void *arg);
 
@@ -169,15 +175,24 @@ static void thread_exit(void *arg)
  * has it. */
 static bool attach(ctel__handoff *h)
 {
-    if (t_refused_id == h->id && t_refused_left) {
-        t_refused_left--;
-        return false;
+    unsigned slot = t_refused_next;
+    for (unsigned i = 0; i < REFUSED_SLOTS; i++) {
+        if (t_refused[i].id != h->id)
+            continue;
+        if (t_refused[i].left) {
+            t_refused[i].left--;
+            return false;
+        }
+        slot = i; /* asks again below; a refusal reuses the slot */
     }
+    t_handoff.registry_checks++;
     pthread_mutex_lock(&g_lock);
     if (t_handoff.id && find_live(t_handoff.id)) {
         pthread_mutex_unlock(&g_lock);
-        t_refused_id = h->id;
-        t_refused_left = RETRY_AFTER;
+        if (slot == t_refused_next)
+            t_refused_next = (t_refused_next + 1) % REFUSED_SLOTS;
+        t_refused[slot].id = h->id;
+        t_refused[slot].left = RETRY_AFTER;
         return false;
     }
     /* The thread's previous hand-off, if any, was destroyed with its entry. */

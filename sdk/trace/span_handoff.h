@@ -65,7 +65,8 @@ typedef struct ctel__handoff {
 typedef struct ctel__handoff_thread {
     uint64_t id;
     ctel__handoff_entry *entry;
-    ctel__magazine *block; /* the entry's current block (a copy, see put) */
+    ctel__magazine *block;    /* the entry's current block (a copy, see put) */
+    uint64_t registry_checks; /* times it asked for a hand-off (for tests) */
 } ctel__handoff_thread;
 
 extern CTEL__TLS ctel__handoff_thread ctel__t_handoff;

@@ -477,6 +477,52 @@ static void test_a_second_processor_queues_span_by_span(void **state)
     recorder_free(&r3);
 }
 
+typedef struct four_sdks {
+    ctel_tracer *t[4];
+    uint64_t checks; /* registry checks the thread made */
+} four_sdks;
+
+/* The first SDK's spans, then 1000 rounds of one span for each of the
+ * others, from a thread of its own. */
+static void *round_robin(void *p)
+{
+    four_sdks *f = p;
+    end_named(f->t[0], "op", 1);
+    for (int i = 0; i < 1000; i++)
+        for (int k = 1; k < 4; k++)
+            end_named(f->t[k], "op", 1);
+    f->checks = ctel__t_handoff.registry_checks;
+    return NULL;
+}
+
+/* A thread ending spans for four SDKs in turn asks the hand-off registry
+ * (a process-wide lock) once for each SDK that cannot have its hand-off,
+ * not once per span. */
+static void test_refusals_are_remembered_for_several_processors(void **state)
+{
+    (void)state;
+    recorder r[4];
+    ctel_sdk *sdk[4];
+    four_sdks f = {0};
+    for (int k = 0; k < 4; k++) {
+        recorder_init(&r[k]);
+        sdk[k] = recording_sdk(&r[k], 4096, 512, 60000);
+        f.t[k] = ctel_sdk_tracer(sdk[k], "rr", NULL, NULL);
+    }
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, round_robin, &f), 0);
+    pthread_join(tid, NULL);
+    if (f.checks > 4)
+        fail_msg("the thread asked the registry %llu times for 3001 spans of four SDKs",
+                 (unsigned long long)f.checks);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(ctel_sdk_force_flush(sdk[k], 10000), CTEL_OK);
+        assert_exported_once(&r[k], k == 0 ? 1 : 1000);
+        ctel_sdk_destroy(sdk[k]);
+        recorder_free(&r[k]);
+    }
+}
+
 /* ---- concurrency --------------------------------------------------------- */
 
 enum { RACE_THREADS = 4, RACE_SPANS = 20000 };
@@ -631,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_exited_threads_spans_wake_the_worker),
         cmocka_unit_test(test_exited_threads_spans_are_bounded_while_the_exporter_stalls),
         cmocka_unit_test(test_a_second_processor_queues_span_by_span),
+        cmocka_unit_test(test_refusals_are_remembered_for_several_processors),
         cmocka_unit_test(test_collects_racing_appends_export_each_span_once),
         cmocka_unit_test(test_shutdown_collects_blocks),
         cmocka_unit_test(test_dropped_block_waits_for_its_collected_spans),
