@@ -286,6 +286,22 @@ static void *end_ten_and_exit(void *p)
     return NULL;
 }
 
+static void *end_three_and_exit(void *p)
+{
+    end_named(p, "op", 3);
+    return NULL;
+}
+
+/* `threads` threads, one after the other, each running `fn` over `t`. */
+static void run_threads_in_turn(ctel_tracer *t, int threads, void *(*fn)(void *))
+{
+    for (int i = 0; i < threads; i++) {
+        pthread_t tid;
+        assert_int_equal(pthread_create(&tid, NULL, fn, t), 0);
+        pthread_join(tid, NULL);
+    }
+}
+
 /* The block of a thread that exits waits for the worker's next collect: a
  * hundred threads ending ten spans each have all their spans exported,
  * once. */
@@ -296,23 +312,14 @@ static void test_exited_threads_blocks_are_exported(void **state)
     recorder_init(&r);
     ctel_sdk *sdk = recording_sdk(&r, 65536, 512, 60000);
     ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
-    for (int i = 0; i < 100; i++) {
-        pthread_t tid;
-        assert_int_equal(pthread_create(&tid, NULL, end_ten_and_exit, t), 0);
-        pthread_join(tid, NULL);
-        if (i == 49) /* half of the entries are forgotten by this collect */
-            assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
-    }
+    run_threads_in_turn(t, 50, end_ten_and_exit);
+    /* half of the entries are forgotten by this collect */
+    assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
+    run_threads_in_turn(t, 50, end_ten_and_exit);
     assert_int_equal(ctel_sdk_force_flush(sdk, 10000), CTEL_OK);
     assert_exported_once(&r, 1000);
     ctel_sdk_destroy(sdk);
     recorder_free(&r);
-}
-
-static void *end_three_and_exit(void *p)
-{
-    end_named(p, "op", 3);
-    return NULL;
 }
 
 /* Default sizes (a queue of 2048 spans, so room for 32 blocks): a hundred
@@ -350,11 +357,7 @@ static void test_exited_threads_spans_wake_the_worker(void **state)
     recorder_init(&r);
     ctel_sdk *sdk = recording_sdk(&r, 2048, 512, 60000);
     ctel_tracer *t = ctel_sdk_tracer(sdk, "handoff", NULL, NULL);
-    for (int i = 0; i < 200; i++) { /* 600 spans, one batch is 512 */
-        pthread_t tid;
-        assert_int_equal(pthread_create(&tid, NULL, end_three_and_exit, t), 0);
-        pthread_join(tid, NULL);
-    }
+    run_threads_in_turn(t, 200, end_three_and_exit); /* 600 spans, one batch is 512 */
     uint64_t t0 = mono_ms();
     while (recorded(&r) < 512 && mono_ms() - t0 < 5000)
         usleep(1000);
@@ -408,11 +411,7 @@ static void test_exited_threads_spans_are_bounded_while_the_exporter_stalls(void
     while (atomic_load(&g.entered) == 0 && mono_ms() - t0 < 10000)
         usleep(1000);
     assert_int_equal(atomic_load(&g.entered), 1);
-    for (int i = 0; i < 100; i++) {
-        pthread_t tid;
-        assert_int_equal(pthread_create(&tid, NULL, end_ten_and_exit, t), 0);
-        pthread_join(tid, NULL);
-    }
+    run_threads_in_turn(t, 100, end_ten_and_exit);
     ctel_sdk_stats st;
     ctel_sdk_stats_get(sdk, &st);
     /* at most 256 left behind and four queued blocks of ten */
